@@ -1,0 +1,177 @@
+"""The ``matcher`` command line.  Exit status: 0 all good; 1 some input rejected (the valid
+rest was stored or answered; each rejection is one JSON line on stderr); 2 usage or
+environment error (bad arguments, missing home or file)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command itself or its environment: exit status 2."""
+
+
+def _emit(obj: dict, stream=None) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _open(home: str):
+    from matcher.home import HomeError, open_home
+    from matcher.store import StoreError
+    try:
+        return open_home(home)
+    except (HomeError, StoreError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _cmd_init(args) -> int:
+    from matcher.home import HomeError, init_home
+    try:
+        path = init_home(args.home, partner=args.partner)
+    except HomeError as exc:
+        raise UsageError(str(exc)) from exc
+    _emit({"home": str(path), "partner": args.partner})
+    return EXIT_OK
+
+
+def _check_files(files: list[str]) -> list[Path]:
+    paths = [Path(f) for f in files]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    return paths
+
+
+def _cmd_dna_add(args) -> int:
+    from matcher._progress import Progress, count_lines
+    from matcher.dna.formats import read_records
+    paths = _check_files(args.files)
+    rejected = added = replaced = 0
+    generation = None
+    with _open(args.home) as home:
+        for path in paths:
+            progress = Progress(f"adding {path.name}", None)
+            if progress.enabled:
+                progress.total = count_lines(path)
+            report = home.dna.add_raw(read_records(path, default_kind=args.kind), progress=progress)
+            progress.close()
+            for entry in report.rejected:
+                _emit({"file": str(path), **entry}, sys.stderr)
+            rejected += len(report.rejected)
+            added += report.added
+            replaced += report.replaced
+            generation = report.generation
+    _emit({"added": added, "replaced": replaced, "rejected": rejected, "generation": generation})
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _cmd_dna_search(args) -> int:
+    from matcher.dna.formats import read_records
+    path = _check_files([args.queries])[0]
+    failed = 0
+    with _open(args.home) as home:
+        raws = list(read_records(path))
+        whole_file = [r for r in raws if r.line == 0]
+        for raw in whole_file:
+            _emit({"file": str(path), "line": 0, "reference": None, "reasons": [raw.error]}, sys.stderr)
+        answers = home.dna.search_raw(r for r in raws if r.line != 0)
+    for answer in answers:
+        line = answer.pop("line", None)
+        if "error" in answer:
+            failed += 1
+            _emit({"file": str(path), "line": line, "reference": answer["query"],
+                   "reasons": [answer["error"]]}, sys.stderr)
+        _emit(answer)
+    return EXIT_REJECTED if failed or whole_file else EXIT_OK
+
+
+def _cmd_dna_delete(args) -> int:
+    with _open(args.home) as home:
+        report = home.dna.delete(args.references)
+    for reference in report.not_found:
+        _emit({"line": None, "reference": reference, "reasons": ["reference: not found"]}, sys.stderr)
+    _emit({"deleted": report.deleted, "not_found": report.not_found, "generation": report.generation})
+    return EXIT_REJECTED if report.not_found else EXIT_OK
+
+
+def _cmd_dna_stats(args) -> int:
+    with _open(args.home) as home:
+        stats = home.dna.stats()
+    print(json.dumps(stats, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _cmd_dna_synth(args) -> int:
+    from matcher.dna.synth import synth_main
+    return synth_main(args.synth_args)
+
+
+def _cmd_demo(args) -> int:
+    from matcher.demo import run_demo
+    return run_demo(profiles=args.profiles, queries=args.queries, workdir=args.dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="matcher", description=__doc__.split(".")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="create a home folder (config, store)")
+    init.add_argument("home")
+    init.add_argument("--partner", default="XX", help="this node's partner code, e.g. NL")
+    init.set_defaults(handler=_cmd_init)
+
+    dna = sub.add_parser("dna", help="DNA profiles").add_subparsers(dest="dna_command", required=True)
+    add = dna.add_parser("add", help="store profiles from JSON Lines or GeneMapper CSV files")
+    add.add_argument("home")
+    add.add_argument("files", nargs="+", metavar="FILE")
+    add.add_argument("--kind", choices=("person", "stain"),
+                     help="kind for CSV samples without a Kind column")
+    add.set_defaults(handler=_cmd_dna_add)
+    search = dna.add_parser("search", help="search profiles; one JSON answer line per query")
+    search.add_argument("home")
+    search.add_argument("queries", metavar="QUERIES.jsonl")
+    search.set_defaults(handler=_cmd_dna_search)
+    delete = dna.add_parser("delete", help="delete profiles by reference")
+    delete.add_argument("home")
+    delete.add_argument("references", nargs="+", metavar="REFERENCE")
+    delete.set_defaults(handler=_cmd_dna_delete)
+    stats = dna.add_parser("stats", help="counts, locus coverage, index memory")
+    stats.add_argument("home")
+    stats.set_defaults(handler=_cmd_dna_stats)
+    synth = dna.add_parser("synth", help="synthetic profiles as JSON Lines (see --help)",
+                           add_help=False)
+    synth.add_argument("synth_args", nargs=argparse.REMAINDER)
+    synth.set_defaults(handler=_cmd_dna_synth)
+
+    demo = sub.add_parser("demo", help="synthetic national database, searches, summary")
+    demo.add_argument("--profiles", type=int, default=200_000)
+    demo.add_argument("--queries", type=int, default=1_000)
+    demo.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"matcher: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("matcher: interrupted; everything acknowledged before this is stored", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""A home's settings: every matching rule of the DNA spec, read from and written to TOML.
+
+Defaults are the spec's (``dna-matching.md``); each field says where its value comes from.
+The file is written once by ``matcher init`` with every setting spelled out, so an operator
+sees and can change all of them in one place.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from matcher.dna.loci import (
+    DEFAULT_ALIASES, DEFAULT_LOCI, DEFAULT_LOCUS_SETS, DEFAULT_NEVER_COMPARED,
+    DEFAULT_REPEAT_UNITS, LocusTable,
+)
+
+CONFIG_FILE = "config.toml"
+FORMAT_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A setting is missing, of the wrong type or out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class DnaSettings:
+    """DNA rules of one home (spec sections 1, 4 and 5)."""
+
+    #: Spec 4 / Prüm annex: a storable or searchable profile has at least this many fully
+    #: designated loci (Amelogenin and other never-compared loci excluded).
+    min_designated_loci: int = 6
+    #: Spec 4: a stored ``person`` profile is fully designated at this many loci of
+    #: ``person_rule_locus_set`` (the ESS-7 rule).
+    min_ess7_loci_person: int = 6
+    person_rule_locus_set: str = "ess7"
+    #: Spec 5: a hit needs at least this many matching loci ...
+    min_matching_loci: int = 6
+    #: ... and at most this many mismatching alleles over all compared loci.
+    max_mismatches: int = 1
+    #: Loci beyond the built-in table: canonical name -> repeat unit in base pairs.
+    extra_loci: dict[str, int] = field(default_factory=dict)
+    #: Extra input spellings: alias -> canonical name.
+    extra_aliases: dict[str, str] = field(default_factory=dict)
+    #: Named locus sets (presets); the built-in ``ess7``, ``ess12``, ``codis20`` are listed.
+    locus_sets: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_LOCUS_SETS.items()}
+    )
+    never_compared: list[str] = field(default_factory=lambda: list(DEFAULT_NEVER_COMPARED))
+
+    def validate(self) -> None:
+        for name in ("min_designated_loci", "min_ess7_loci_person", "min_matching_loci"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 0 <= value <= 64:
+                raise ConfigError(f"dna.{name} must be an integer 0..64, got {value!r}")
+        # The kernels count mismatches in one byte with a "dead" offset of 128.
+        if not isinstance(self.max_mismatches, int) or not 0 <= self.max_mismatches <= 20:
+            raise ConfigError(f"dna.max_mismatches must be an integer 0..20, got {self.max_mismatches!r}")
+        for name, unit in self.extra_loci.items():
+            # Unit >= 2 keeps "codes one apart" equivalent to "one of them is a microvariant".
+            if not isinstance(unit, int) or not 2 <= unit <= 9:
+                raise ConfigError(f"dna.extra_loci.{name}: repeat unit must be an integer 2..9 bp")
+        if self.person_rule_locus_set not in self.locus_sets:
+            raise ConfigError(
+                f"dna.person_rule_locus_set {self.person_rule_locus_set!r} is not in dna.locus_sets"
+            )
+        try:
+            self.locus_table()
+        except ValueError as exc:
+            raise ConfigError(f"dna: {exc}") from exc
+
+    def locus_table(self) -> LocusTable:
+        names = DEFAULT_LOCI + tuple(n for n in self.extra_loci if n not in DEFAULT_LOCI)
+        units = dict(DEFAULT_REPEAT_UNITS)
+        units.update(self.extra_loci)
+        aliases = dict(DEFAULT_ALIASES)
+        aliases.update(self.extra_aliases)
+        return LocusTable(
+            names=names, repeat_units=units, never_compared=tuple(self.never_compared),
+            aliases=aliases, locus_sets={k: tuple(v) for k, v in self.locus_sets.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything in a home's ``config.toml``."""
+
+    partner: str = "XX"
+    dna: DnaSettings = field(default_factory=DnaSettings)
+
+    @classmethod
+    def load(cls, path: Path) -> "Config":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
+        home = data.get("home", {})
+        dna_data = data.get("dna", {})
+        known = {f.name for f in fields(DnaSettings)}
+        unknown = sorted(set(dna_data) - known)
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) in [dna]: {', '.join(unknown)}")
+        dna = DnaSettings(**dna_data)
+        dna.validate()
+        return cls(partner=str(home.get("partner", "XX")), dna=dna)
+
+    def dump(self) -> str:
+        lines = [
+            "# prum-matcher home configuration. Every matching rule of the DNA spec is a",
+            "# setting here; the defaults are the spec's (dna-matching.md).",
+            "",
+            "[home]",
+            f"format_version = {FORMAT_VERSION}",
+            f"partner = {_toml_value(self.partner)}",
+            "",
+            "[dna]",
+        ]
+        tables = []
+        for key, value in asdict(self.dna).items():
+            if isinstance(value, dict):
+                tables.append((key, value))
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for key, table in tables:
+            lines += ["", f"[dna.{key}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else _toml_value(key)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -1,0 +1,267 @@
+"""``home.dna``: add, search, delete and describe one home's DNA profiles.
+
+Keeps the SQLite store (the truth) and the in-memory index in step: every write commits to
+the store first, then updates the index; opening loads the newest snapshot and replays only
+what the store committed after it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from matcher.config import DnaSettings
+from matcher.dna.formats import RawRecord
+from matcher.dna.index import KIND_CODES, KIND_NAMES, DnaIndex
+from matcher.dna.kernels import QUALITY_NAMES
+from matcher.dna.profile import Normaliser, Profile, ProfileRejected
+from matcher.store import Store, StoredRecord
+
+CATEGORY = "dna"
+SNAPSHOT_FILE = "dna-index.npz"
+FLAG_MIXTURE = 1
+#: Records committed per store transaction during a bulk add: large enough that the fsync
+#: per commit costs little, small enough that a crash loses at most this much unacknowledged.
+ADD_BATCH = 5_000
+#: Write a fresh snapshot once this many records changed since the last one, so opening a
+#: home never replays more than about this many records.
+SNAPSHOT_AFTER_CHANGES = 20_000
+
+
+@dataclass(slots=True)
+class AddReport:
+    """Outcome of an add: counts, and one entry per rejected record."""
+
+    added: int = 0
+    replaced: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    generation: int = 0
+
+
+@dataclass(slots=True)
+class DeleteReport:
+    deleted: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    generation: int = 0
+
+
+class DnaDatabase:
+    """One home's DNA category."""
+
+    def __init__(self, store: Store, settings: DnaSettings, home_path: Path):
+        self.store = store
+        self.settings = settings
+        self.normaliser = Normaliser(settings)
+        self.table = self.normaliser.table
+        self._column = {name: i for i, name in enumerate(self.table.compared)}
+        self._snapshot_path = home_path / SNAPSHOT_FILE
+        self.index, self.generation = self._open_index()
+        self._changes_since_snapshot = 0
+
+    # ------------------------------------------------------------------ opening
+    def _open_index(self) -> tuple[DnaIndex, int]:
+        loaded = DnaIndex.load(self._snapshot_path, self.table)
+        if loaded is None or loaded[1] > self.store.generation():
+            index, generation = DnaIndex(self.table), 0
+        else:
+            index, generation = loaded
+        replayed = self._replay(index, generation)
+        if replayed > SNAPSHOT_AFTER_CHANGES:
+            index.save(self._snapshot_path, self.store.generation())
+        return index, self.store.generation()
+
+    def _replay(self, index: DnaIndex, generation: int) -> int:
+        """Bring ``index`` from ``generation`` to the store's current state."""
+        index.remove_rowids(self.store.removed_rowids(CATEGORY, after_generation=generation))
+        count = 0
+        batch: list[StoredRecord] = []
+        for record in self.store.records(CATEGORY, after_generation=generation):
+            batch.append(record)
+            if len(batch) >= ADD_BATCH * 4:
+                count += self._index_stored(index, batch)
+                batch = []
+        count += self._index_stored(index, batch)
+        return count
+
+    def _index_stored(self, index: DnaIndex, records: list[StoredRecord]) -> int:
+        if not records:
+            return 0
+        codes = np.zeros((len(records), len(self._column), 2), np.int16)
+        for i, record in enumerate(records):
+            profile = self.normaliser.normalise(
+                {"reference": record.reference, "kind": record.kind, "loci": json.loads(record.body)},
+                stored=True,
+            )
+            self._fill_codes(codes[i], profile)
+        index.add(np.array([r.rowid for r in records], np.int64),
+                  np.array([KIND_CODES[r.kind] for r in records], np.uint8), codes)
+        return len(records)
+
+    def _fill_codes(self, target: np.ndarray, profile: Profile) -> None:
+        column = self._column
+        for name, pair in profile.loci.items():
+            target[column[name]] = pair
+
+    def refresh(self) -> None:
+        """Catch up with writes another process committed to the store."""
+        current = self.store.generation()
+        if current != self.generation:
+            self._changes_since_snapshot += self._replay(self.index, self.generation)
+            self.generation = current
+
+    # ------------------------------------------------------------------ writing
+    def add(self, records: Iterable[dict], *, progress: Callable[[int], None] | None = None) -> AddReport:
+        """Validate and store records (dicts in the JSON Lines shape); a record whose
+        reference exists replaces it.  Rejected records are reported, the rest stored."""
+        return self.add_raw((RawRecord(i, data=r) for i, r in enumerate(records, start=1)),
+                            progress=progress)
+
+    def add_raw(self, raws: Iterable[RawRecord], *, progress: Callable[[int], None] | None = None,
+                batch_size: int = ADD_BATCH) -> AddReport:
+        """``add`` for records read from a file, keeping their line numbers in rejections."""
+        self.refresh()
+        report = AddReport(generation=self.generation)
+        batch: list[Profile] = []
+        for raw in raws:
+            if raw.error is not None:
+                report.rejected.append({"line": raw.line, "reference": raw.reference,
+                                        "reasons": [raw.error]})
+                continue
+            try:
+                batch.append(self.normaliser.normalise(raw.data))
+            except ProfileRejected as exc:
+                report.rejected.append({"line": raw.line, "reference": exc.reference,
+                                        "reasons": exc.reasons})
+                continue
+            if len(batch) >= batch_size:
+                self._commit(batch, report, progress)
+                batch = []
+        self._commit(batch, report, progress)
+        self._maybe_snapshot()
+        return report
+
+    def _commit(self, profiles: list[Profile], report: AddReport, progress) -> None:
+        if not profiles:
+            return
+        unit = self.table.repeat_unit
+        latest = {p.reference: p for p in profiles}
+        upserts = [
+            (p.reference, p.kind, json.dumps(p.canonical_loci(unit), separators=(",", ":")),
+             FLAG_MIXTURE if p.mixture else 0)
+            for p in latest.values()
+        ]
+        result = self.store.write(CATEGORY, upserts)
+        self.index.remove_rowids(result.replaced)
+        codes = np.zeros((len(latest), len(self._column), 2), np.int16)
+        for i, reference in enumerate(result.inserted_references):
+            self._fill_codes(codes[i], latest[reference])
+        self.index.add(np.array(result.inserted, np.int64),
+                       np.array([KIND_CODES[latest[r].kind] for r in result.inserted_references], np.uint8),
+                       codes)
+        self.generation = report.generation = result.generation
+        report.added += len(latest) - len(result.replaced)
+        report.replaced += len(result.replaced) + (len(profiles) - len(latest))
+        self._changes_since_snapshot += len(profiles)
+        if progress is not None:
+            progress(len(profiles))
+
+    def delete(self, references: Iterable[str]) -> DeleteReport:
+        """Delete records by reference (tombstoned in the store, gone from searches)."""
+        self.refresh()
+        wanted = list(dict.fromkeys(references))
+        result = self.store.write(CATEGORY, deletes=wanted)
+        removed = set(result.not_found)
+        self.index.remove_rowids(result.deleted)
+        self.generation = result.generation
+        self._changes_since_snapshot += len(result.deleted)
+        self._maybe_snapshot()
+        return DeleteReport([r for r in wanted if r not in removed], result.not_found,
+                            result.generation)
+
+    def _maybe_snapshot(self) -> None:
+        if self._changes_since_snapshot >= SNAPSHOT_AFTER_CHANGES:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        """Write the index snapshot now, tagged with the current generation."""
+        self.index.save(self._snapshot_path, self.generation)
+        self._changes_since_snapshot = 0
+
+    def close(self) -> None:
+        if self._changes_since_snapshot:
+            self.snapshot()
+
+    # ------------------------------------------------------------------ reading
+    def search(self, queries: Iterable[dict]) -> list[dict]:
+        """Answers in query order: ``{"query", "hits": [...]}`` or ``{"query", "error"}``."""
+        return self.search_raw(RawRecord(i, data=q) for i, q in enumerate(queries, start=1))
+
+    def search_raw(self, raws: Iterable[RawRecord]) -> list[dict]:
+        self.refresh()
+        answers: list[dict] = []
+        valid: list[tuple[int, Profile]] = []
+        for raw in raws:
+            if raw.error is not None:
+                answers.append({"query": raw.reference, "error": raw.error, "line": raw.line})
+                continue
+            try:
+                profile = self.normaliser.normalise(raw.data, query=True)
+            except ProfileRejected as exc:
+                answers.append({"query": exc.reference, "error": "; ".join(exc.reasons),
+                                "line": raw.line})
+                continue
+            valid.append((len(answers), profile))
+            answers.append({"query": profile.reference, "hits": []})
+        if valid:
+            self._search_profiles(valid, answers)
+        return answers
+
+    def _search_profiles(self, valid: list[tuple[int, Profile]], answers: list[dict]) -> None:
+        codes = np.zeros((len(valid), len(self._column), 2), np.int16)
+        for i, (_, profile) in enumerate(valid):
+            self._fill_codes(codes[i], profile)
+        found = self.index.search(codes, self.settings.min_matching_loci, self.settings.max_mismatches)
+        rowids = self.index.rowids[found.row]
+        names = self.store.references(rowids.tolist())
+        per_query: dict[int, list] = {}
+        for q, rowid, mm, matching, compared, quality in zip(
+                found.query.tolist(), rowids.tolist(), found.mismatches.tolist(),
+                found.matching_loci.tolist(), found.compared_loci.tolist(), found.quality.tolist()):
+            reference, kind = names[rowid]
+            if reference == valid[q][1].reference:
+                continue  # spec 5: a query is never compared with itself
+            per_query.setdefault(q, []).append((quality, -matching, reference, kind, mm, compared))
+        for q, hits in per_query.items():
+            hits.sort()
+            answers[valid[q][0]]["hits"] = [
+                {"reference": ref, "kind": kind, "quality": QUALITY_NAMES[quality],
+                 "matching_loci": -neg, "compared_loci": compared, "mismatches": mm}
+                for quality, neg, ref, kind, mm, compared in hits
+            ]
+
+    def stats(self) -> dict:
+        """Counts, locus coverage and index memory, for ``matcher dna stats``."""
+        self.refresh()
+        counts = self.store.counts(CATEGORY)
+        index = self.index
+        live = index.kinds[: index.n_rows] != 255
+        present = (index.alleles[:, 1, : index.n_rows] != 0) & live
+        coverage = {name: int(n) for name, n in zip(index.columns, present.sum(axis=1)) if n}
+        profiles = counts.get("person", 0) + counts.get("stain", 0)
+        return {
+            "profiles": profiles, "persons": counts.get("person", 0),
+            "stains": counts.get("stain", 0),
+            "mixtures": self.store.count_flags(CATEGORY, FLAG_MIXTURE),
+            "tombstones": counts["tombstones"], "generation": self.generation,
+            "loci": coverage, "index_bytes": index.memory_bytes(),
+            "index_bytes_per_profile": index.bytes_per_profile(),
+            "settings": {"min_designated_loci": self.settings.min_designated_loci,
+                         "min_matching_loci": self.settings.min_matching_loci,
+                         "max_mismatches": self.settings.max_mismatches,
+                         "min_ess7_loci_person": self.settings.min_ess7_loci_person},
+        }
