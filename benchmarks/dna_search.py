@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from _dna_numpy_baseline import numpy_search  # noqa: E402
 from matcher.config import DnaSettings  # noqa: E402
 from matcher.dna import kernels  # noqa: E402
-from matcher.dna.index import KIND_CODES, DnaIndex  # noqa: E402
+from matcher.dna.index import KIND_CODES, DnaIndex, presence_order  # noqa: E402
 from matcher.dna.profile import Normaliser, ProfileRejected  # noqa: E402
 from matcher.dna.synth import generate_database, generate_queries  # noqa: E402
 
@@ -68,6 +68,8 @@ def build(n_profiles: int, n_queries: int, seed: int):
     def flush():
         nonlocal next_rowid
         codes, kinds = encode(normaliser, chunk, column)
+        order = presence_order(codes)  # as the database stores each committed batch
+        codes, kinds = codes[order], kinds[order]
         index.add(np.arange(next_rowid, next_rowid + len(codes)), kinds, codes)
         next_rowid += len(codes)
 

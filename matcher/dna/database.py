@@ -17,7 +17,7 @@ import numpy as np
 
 from matcher.config import DnaSettings
 from matcher.dna.formats import RawRecord
-from matcher.dna.index import KIND_CODES, KIND_NAMES, DnaIndex
+from matcher.dna.index import KIND_CODES, DnaIndex, presence_order
 from matcher.dna.kernels import QUALITY_NAMES
 from matcher.dna.profile import Normaliser, Profile, ProfileRejected
 from matcher.store import Store, StoredRecord
@@ -149,20 +149,21 @@ class DnaDatabase:
         if not profiles:
             return
         unit = self.table.repeat_unit
-        latest = {p.reference: p for p in profiles}
+        latest = list({p.reference: p for p in profiles}.values())  # last version wins
+        codes = np.zeros((len(latest), len(self._column), 2), np.int16)
+        for i, profile in enumerate(latest):
+            self._fill_codes(codes[i], profile)
+        order = presence_order(codes)
+        latest = [latest[i] for i in order]
         upserts = [
             (p.reference, p.kind, json.dumps(p.canonical_loci(unit), separators=(",", ":")),
              FLAG_MIXTURE if p.mixture else 0)
-            for p in latest.values()
+            for p in latest
         ]
         result = self.store.write(CATEGORY, upserts)
         self.index.remove_rowids(result.replaced)
-        codes = np.zeros((len(latest), len(self._column), 2), np.int16)
-        for i, reference in enumerate(result.inserted_references):
-            self._fill_codes(codes[i], latest[reference])
         self.index.add(np.array(result.inserted, np.int64),
-                       np.array([KIND_CODES[latest[r].kind] for r in result.inserted_references], np.uint8),
-                       codes)
+                       np.array([KIND_CODES[p.kind] for p in latest], np.uint8), codes[order])
         self.generation = report.generation = result.generation
         report.added += len(latest) - len(result.replaced)
         report.replaced += len(result.replaced) + (len(profiles) - len(latest))

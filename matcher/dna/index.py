@@ -33,6 +33,19 @@ KIND_NAMES = ("person", "stain")
 REMOVED = 255
 #: Candidate buffer per call to start with (pairs); grows when a search overflows it.
 _INITIAL_PAIRS = 4096
+#: Per-block locus bits fit one uint64: with more compared loci every block reads them all.
+_MAX_MASKED_COLUMNS = 64
+_ALL_LOCI = np.uint64(2**64 - 1)
+
+
+def presence_order(codes: np.ndarray) -> np.ndarray:
+    """Order in which to store a batch of profiles (codes (rows, columns, 2)): grouped by
+    which loci they hold (and so by kit), so that index blocks are alike and the filter can
+    skip the loci a block does not hold."""
+    held = codes[:, :, 1] != 0
+    weights = np.left_shift(np.uint64(1), np.arange(held.shape[1], dtype=np.uint64) % 64)
+    signature = (held.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    return np.argsort(signature, kind="stable")
 
 
 @dataclass(slots=True)
@@ -62,6 +75,7 @@ class DnaIndex:
         self.start_counts = np.full(capacity, DEAD, np.uint8)
         self.rowids = np.zeros(capacity, np.int64)
         self.kinds = np.full(capacity, REMOVED, np.uint8)
+        self.block_loci = np.zeros(capacity // BLOCK, np.uint64)  # locus bits per block
         self.codes = np.zeros((n_cols, 256), np.int16)       # id -> allele code
         self.n_ids = np.ones(n_cols, np.int64)                # ids in use, counting id 0
         self.lut = np.full((n_cols, MAX_CODE + 2), -1, np.int16)  # allele code -> id
@@ -96,6 +110,21 @@ class DnaIndex:
             self.hist[col] += np.bincount(kept[:, col, :].ravel(), minlength=256)
         self.n_rows += m
         self.live += m
+        self._mark_blocks(rows.start, self.n_rows)
+
+    def _mark_blocks(self, first_row: int, stop_row: int) -> None:
+        """Recompute the locus bits of the blocks holding rows first_row..stop_row."""
+        first_block = first_row // BLOCK
+        start, stop = first_block * BLOCK, _round_up(stop_row)
+        if len(self.columns) > _MAX_MASKED_COLUMNS:
+            self.block_loci[first_block: stop // BLOCK] = _ALL_LOCI
+            return
+        held = self.alleles[:, 1, start:stop] != 0
+        bits = np.zeros(stop - start, np.uint64)
+        for col in range(len(self.columns)):
+            bits |= held[col].astype(np.uint64) << np.uint64(col)
+        self.block_loci[first_block: stop // BLOCK] = np.bitwise_or.reduce(
+            bits.reshape(-1, BLOCK), axis=1)
 
     def remove_rowids(self, rowids) -> int:
         """Drop the rows holding these store row ids (absent ones are ignored)."""
@@ -161,6 +190,7 @@ class DnaIndex:
         self.start_counts = _grow(self.start_counts, new, DEAD)
         self.rowids = _grow(self.rowids, new, 0)
         self.kinds = _grow(self.kinds, new, REMOVED)
+        self.block_loci = _grow(self.block_loci, new // BLOCK, 0)
 
     # ------------------------------------------------------------------ reading
     def row_codes(self, rows: np.ndarray) -> np.ndarray:
@@ -227,13 +257,14 @@ class DnaIndex:
         while True:
             out_q, out_rows = scratch.pairs
             if cols.shape[0] == 1:
-                found = kernels.filter_one(self.alleles, self.start_counts, n_rows,
+                found = kernels.filter_one(self.alleles, self.start_counts, self.block_loci, n_rows,
                                            cols[0, : n_visit[0]].copy(), lo_a[0], cnt_a[0],
                                            lo_b[0], cnt_b[0], max_mismatches, out_rows,
                                            scratch.counts)
                 out_q[: min(found, len(out_q))] = 0
             else:
-                found = kernels.filter_many(self.alleles, self.start_counts, n_rows, cols, n_visit,
+                found = kernels.filter_many(self.alleles, self.start_counts, self.block_loci,
+                                            n_rows, cols, n_visit,
                                             lo_a, cnt_a, lo_b, cnt_b, max_mismatches, TILE,
                                             out_q, out_rows, scratch.counts)
             if found <= len(out_rows):
@@ -264,6 +295,9 @@ class DnaIndex:
             array[:m] = array[keep]
             array[m:self.n_rows] = fill
         self.n_rows = m
+        self.block_loci[:] = 0
+        if m:
+            self._mark_blocks(0, m)
 
     def memory_bytes(self) -> int:
         """Bytes the index holds: per-row arrays at their capacity plus fixed tables."""
@@ -318,6 +352,8 @@ class DnaIndex:
             return None
         index.n_rows = n
         index.live = int((index.kinds[:n] != REMOVED).sum())
+        if n:
+            index._mark_blocks(0, n)
         for col in range(len(index.columns)):
             used = index.codes[col, 1:index.n_ids[col]]
             index.lut[col, used] = np.arange(1, len(used) + 1)
