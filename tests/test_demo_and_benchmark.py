@@ -1,0 +1,47 @@
+"""The demo and the benchmark run end to end at a small size and print their contract lines."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_small(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "matcher.cli", "demo", "--profiles", "4000",
+                           "--queries", "60", "--dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "loaded 4,000 profiles" in out and "0 rejected" in out
+    assert re.search(r"searched 60 queries against 4,000 stored profiles", out)
+    assert re.search(r"exact\s+(\d+) of\s+\1\b", out)  # every re-submitted profile is found
+    answer = json.loads(out.strip().splitlines()[-1])
+    assert answer["hits"] and set(answer["hits"][0]) == {
+        "reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches"}
+
+
+def test_benchmark_small():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dna_search.py"),
+                           "--profiles", "6000", "--queries", "30", "--single", "5"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"dna_search N=\d+ single_ns_per_profile=[\d.]+ batched_ns_per_profile=[\d.]+"
+                        r" vs_numpy=[\d.]+x bandwidth_fraction=[\d.]+", last), last
+
+
+def test_synth_through_the_cli(tmp_path):
+    out = tmp_path / "db.jsonl"
+    queries = tmp_path / "q.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "matcher.cli", "dna", "synth", "--count", "500",
+                           "--seed", "3", "--out", str(out), "--queries", "20",
+                           "--queries-out", str(queries)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 500 and len(queries.read_text().splitlines()) == 20
+    assert set(json.loads(lines[0])) >= {"reference", "kind", "loci"}
