@@ -144,3 +144,13 @@ def test_rows_added_in_many_batches_keep_ids_ordered():
     got = {(int(q), int(r)): (QUALITY_NAMES[x], int(m), int(c), int(mm)) for q, r, x, m, c, mm in
            zip(found.query, found.row, found.quality, found.matching_loci, found.compared_loci, found.mismatches)}
     assert got == _reference(stored, queries, 3, 1)
+
+
+@pytest.mark.parametrize("n_queries", [1, 3])
+def test_more_hits_than_the_first_buffer(n_queries):
+    """Over 4,096 hits in one call: the kernel reports the count and the search retries."""
+    profile = {locus: "10,11" for locus in LOCI}
+    stored = [profile] * 5000 + [dict(profile, TH01="12,13")] * 10
+    got = _engine(stored, [profile] * n_queries, 6, 0)
+    assert len(got) == 5000 * n_queries
+    assert set(got.values()) == {("FULL", 8, 8, 0)}

@@ -133,3 +133,11 @@ def test_duplicate_json_keys_are_errors(norm):
 def test_bad_lines():
     assert "UTF-8" in parse_json_line(b'{"reference": "\xff"}', 2).error
     assert "line 5: invalid JSON" in parse_json_line(b'{"reference": "A", "ki', 5).error
+
+
+def test_mixture_flag_survives_a_dropped_locus(norm):
+    p = norm.normalise({"reference": "A", "kind": "stain", "loci": dict(ESS7, TPOX="OL,8,9")})
+    assert "TPOX" not in p.loci and p.mixture
+    p = norm.normalise({"reference": "B", "kind": "stain", "loci": dict(ESS7, DYS391="10,11,12")})
+    assert p.other_loci["DYS391"] == ("10", "*")
+    assert p.mixture

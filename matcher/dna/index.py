@@ -31,8 +31,8 @@ MAX_CODE = 9 * 98 + 8
 KIND_CODES = {"person": 0, "stain": 1}
 KIND_NAMES = ("person", "stain")
 REMOVED = 255
-#: Candidate buffer per call to start with (pairs); grows when a search overflows it.
-_INITIAL_PAIRS = 4096
+#: Hits one search call can return before it is retried with larger buffers.
+_INITIAL_HITS = 4096
 #: Per-block locus bits fit one uint64: with more compared loci every block reads them all.
 _MAX_MASKED_COLUMNS = 64
 _ALL_LOCI = np.uint64(2**64 - 1)
@@ -206,19 +206,23 @@ class DnaIndex:
     def search(self, query_codes: np.ndarray, min_matching_loci: int,
                max_mismatches: int) -> Comparisons:
         """Every (query, row) hit of ``query_codes`` (queries, columns, 2) under spec 5."""
+        query_codes = np.ascontiguousarray(query_codes, np.int16)
         n_queries = query_codes.shape[0]
         plan = self._plan(query_codes)
-        pair_q, pair_rows = self._filter(plan, max_mismatches)
+        pair_q, rows, results = self._scan(plan, query_codes, min_matching_loci, max_mismatches)
         if self.escaped:
             extra = np.array(sorted(self.escaped), np.int64)
-            pair_q = np.concatenate([pair_q, np.repeat(np.arange(n_queries), len(extra))])
-            pair_rows = np.concatenate([pair_rows, np.tile(extra, n_queries)])
-        out = np.empty((len(pair_q), 4), np.int64)
-        kernels.verify(np.ascontiguousarray(query_codes, np.int16), pair_q,
-                       self.row_codes(pair_rows), min_matching_loci, max_mismatches, out)
-        hit = out[:, 3] >= 0
-        return Comparisons(pair_q[hit], pair_rows[hit], out[hit, 0], out[hit, 1], out[hit, 2],
-                           out[hit, 3])
+            esc_q = np.repeat(np.arange(n_queries), len(extra))
+            esc_rows = np.tile(extra, n_queries)
+            out = np.empty((len(esc_q), 4), np.int64)
+            kernels.verify(query_codes, esc_q, self.row_codes(esc_rows), min_matching_loci,
+                           max_mismatches, out)
+            hit = out[:, 3] >= 0
+            pair_q = np.concatenate([pair_q, esc_q[hit]])
+            rows = np.concatenate([rows, esc_rows[hit]])
+            results = np.concatenate([results, out[hit]])
+        return Comparisons(pair_q, rows, results[:, 0], results[:, 1], results[:, 2],
+                           results[:, 3])
 
     def _plan(self, query_codes: np.ndarray):
         """Per query: loci to visit, rarest first, with each allele's compatible id range."""
@@ -250,33 +254,33 @@ class DnaIndex:
         return (np.ascontiguousarray(order, np.int64), n_visit, take(lo[:, :, 0]),
                 take(count[:, :, 0]), take(lo[:, :, 1]), take(count[:, :, 1]))
 
-    def _filter(self, plan, max_mismatches: int):
+    def _scan(self, plan, query_codes, min_matching_loci: int, max_mismatches: int):
         cols, n_visit, lo_a, cnt_a, lo_b, cnt_b = plan
         scratch = self._scratch()
         n_rows = _round_up(self.n_rows) if self.n_rows else 0
         while True:
-            out_q, out_rows = scratch.pairs
+            out_q, out_rows, out_results = scratch.hits
             if cols.shape[0] == 1:
-                found = kernels.filter_one(self.alleles, self.start_counts, self.block_loci, n_rows,
-                                           cols[0, : n_visit[0]].copy(), lo_a[0], cnt_a[0],
-                                           lo_b[0], cnt_b[0], max_mismatches, out_rows,
-                                           scratch.counts)
+                found = kernels.search_one(
+                    self.alleles, self.start_counts, self.block_loci, self.codes, n_rows,
+                    cols[0, : n_visit[0]].copy(), lo_a[0], cnt_a[0], lo_b[0], cnt_b[0],
+                    query_codes[0], min_matching_loci, max_mismatches, out_rows, out_results,
+                    scratch.counts)
                 out_q[: min(found, len(out_q))] = 0
             else:
-                found = kernels.filter_many(self.alleles, self.start_counts, self.block_loci,
-                                            n_rows, cols, n_visit,
-                                            lo_a, cnt_a, lo_b, cnt_b, max_mismatches, TILE,
-                                            out_q, out_rows, scratch.counts)
+                found = kernels.search_many(
+                    self.alleles, self.start_counts, self.block_loci, self.codes, n_rows, cols,
+                    n_visit, lo_a, cnt_a, lo_b, cnt_b, query_codes, min_matching_loci,
+                    max_mismatches, TILE, out_q, out_rows, out_results, scratch.counts)
             if found <= len(out_rows):
-                return out_q[:found].copy(), out_rows[:found].copy()
-            size = 1 << int(found).bit_length()
-            scratch.pairs = (np.empty(size, np.int64), np.empty(size, np.int64))
+                return out_q[:found].copy(), out_rows[:found].copy(), out_results[:found].copy()
+            scratch.hits = _hit_buffers(1 << int(found).bit_length())
 
     def _scratch(self):
         local = self._local
         if not hasattr(local, "counts"):
             local.counts = np.empty(BLOCK, np.uint8)
-            local.pairs = (np.empty(_INITIAL_PAIRS, np.int64), np.empty(_INITIAL_PAIRS, np.int64))
+            local.hits = _hit_buffers(_INITIAL_HITS)
         return local
 
     # ------------------------------------------------------------------ upkeep
@@ -358,6 +362,11 @@ class DnaIndex:
             used = index.codes[col, 1:index.n_ids[col]]
             index.lut[col, used] = np.arange(1, len(used) + 1)
         return index, generation
+
+
+def _hit_buffers(size: int):
+    """(query, row, results) output buffers for ``size`` hits; results has a scratch row."""
+    return np.empty(size, np.int64), np.empty(size, np.int64), np.empty((size + 1, 4), np.int64)
 
 
 def _round_up(rows: int) -> int:

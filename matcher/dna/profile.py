@@ -167,6 +167,39 @@ class Normaliser:
             parsed = self._value(name, value)
             if isinstance(parsed, str):
                 reasons.append(f"loci.{raw_name}: {parsed}")
+                continue
+            kept, mixed = parsed
+            mixture = mixture or mixed  # spec 3: flagged even when the pair is then dropped
+            if kept is None:
+                continue
+            if isinstance(kept[0], str):
+                others[name] = kept
+            else:
+                loci[name] = kept
+        return loci, others, mixture
+        if isinstance(raw_loci, dict):
+            items = raw_loci.items()
+        elif isinstance(raw_loci, DuplicateKeys):
+            items = raw_loci
+        else:
+            reasons.append(f"loci: expected an object of locus -> alleles, got {_type_name(raw_loci)}")
+            return loci, others, mixture
+        seen: dict[str, str] = {}
+        for raw_name, value in items:
+            name = self._names.get(raw_name, "")
+            if name == "":
+                name = self.table.canonical(raw_name) if isinstance(raw_name, str) else None
+                self._names[raw_name] = name
+            if name is None:
+                reasons.append(f"loci.{raw_name}: unknown locus")
+                continue
+            if name in seen:
+                reasons.append(f"loci.{raw_name}: locus {name} given twice (also as {seen[name]!r})")
+                continue
+            seen[name] = raw_name
+            parsed = self._value(name, value)
+            if isinstance(parsed, str):
+                reasons.append(f"loci.{raw_name}: {parsed}")
             elif parsed is None:
                 continue
             elif len(parsed) == 3:
@@ -178,7 +211,8 @@ class Normaliser:
         return loci, others, mixture
 
     def _value(self, name: str, value: object):
-        """Cached parse of one locus value: (a, b, mixture), (text,), None (absent) or an error."""
+        """Cached parse of one locus value: an error message, or (pair, mixture) where pair is
+        a code pair, a tuple of text (never-compared loci) or None (absent)."""
         key_value = tuple(value) if isinstance(value, list) else value
         try:
             return self._values[(name, key_value)]
@@ -207,14 +241,14 @@ class Normaliser:
             bad = [t for t in upper if t not in AMELOGENIN_VALUES]
             if bad:
                 return f"Amelogenin value {bad[0]!r} is not X or Y"
-            return (tuple(sorted(upper)),) if upper else None
+            return (tuple(sorted(upper)) if upper else None), False
         unit = self.table.repeat_unit(name)
         try:
             codes = [parse_allele(t, unit) for t in texts]
         except AlleleError as exc:
             return str(exc)
         if not codes:
-            return None
+            return None, False
         mixed = len(codes) > 2
         if mixed:
             codes = [codes[0], WILDCARD]  # spec 3: keep the first allele, the rest is one wildcard
@@ -222,10 +256,11 @@ class Normaliser:
             codes = codes * 2
         a, b = sorted(codes)
         if b == WILDCARD:
-            return None  # spec 3: a pair of wildcards is dropped, the locus counts as absent
+            return None, mixed  # spec 3: a pair of wildcards is dropped, the locus is absent
         if not self.table.is_compared(name):
-            return (tuple(allele_text(c, unit) for c in (a, b)),)
-        return (a, b, mixed)
+            shown = (b, a) if a == WILDCARD else (a, b)  # "10,*" reads better than "*,10"
+            return tuple(allele_text(c, unit) for c in shown), mixed
+        return (a, b), mixed
 
 
 def _type_name(value: object) -> str:
