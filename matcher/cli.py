@@ -125,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     add = dna.add_parser("add", help="store profiles from JSON Lines or GeneMapper CSV files")
     add.add_argument("home")
     add.add_argument("files", nargs="+", metavar="FILE")
-    add.add_argument("--kind", choices=("person", "stain"),
-                     help="kind for CSV samples without a Kind column")
+    add.add_argument("--kind", choices=("person", "stain"), default="stain",
+                     help="kind of CSV samples when the file has no Kind column (default: "
+                          "stain, i.e. unidentified; a person profile claims an identity, "
+                          "so say --kind person explicitly)")
     add.set_defaults(handler=_cmd_dna_add)
     search = dna.add_parser("search", help="search profiles; one JSON answer line per query")
     search.add_argument("home")

@@ -129,10 +129,27 @@ def test_genemapper_csv(tmp_path, home):
     rows.append("ST-2\tSample\tTH01\t6\t\t")
     path = tmp_path / "run.txt"
     path.write_text("\n".join(rows) + "\n")
-    code, out, err, _ = run("dna", "add", home, path)
-    assert code == 1 and "kind" in err[0]["reasons"][0]  # no Kind column, no --kind
-    code, out, err, _ = run("dna", "add", home, path, "--kind", "stain")
+    code, out, err, _ = run("dna", "add", home, path)   # no Kind column: stored as stains
     assert code == 1 and out[0]["added"] == 1
     assert err[0]["reference"] == "ST-2" and "twice" in err[0]["reasons"][0]
+    assert err[0]["line"] == 17                            # ST-2 first row
     code, stats, _, _ = run("dna", "stats", home)
     assert stats["profiles"] == 1 and stats["stains"] == 1
+    code, out, err, _ = run("dna", "add", home, path, "--kind", "person")
+    assert out[0]["replaced"] == 1
+    code, stats, _, _ = run("dna", "stats", home)
+    assert stats["persons"] == 1 and stats["stains"] == 0
+
+
+def test_csv_with_kind_column_and_commas(tmp_path, home):
+    rows = ["Sample Name,Kind,Marker,Allele 1,Allele 2"]
+    rows += [f"P-1,person,{l},{v.split(',')[0]},{v.split(',')[1]}" for l, v in ESS7.items()]
+    rows += [f"S-1,stain,{l},{v.split(',')[0]},OL" for l, v in ESS7.items()]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(rows) + "\n")
+    code, out, err, _ = run("dna", "add", home, path)
+    assert code == 1 and out[0]["added"] == 1           # S-1 has no fully designated locus
+    assert err[0]["reference"] == "S-1" and err[0]["line"] == 9
+    queries = write_jsonl(tmp_path / "q.jsonl", [{"reference": "Q", "loci": ESS7}])
+    code, out, _, _ = run("dna", "search", home, queries)
+    assert out[0]["hits"][0]["reference"] == "P-1" and out[0]["hits"][0]["kind"] == "person"

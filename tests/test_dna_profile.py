@@ -141,3 +141,13 @@ def test_mixture_flag_survives_a_dropped_locus(norm):
     p = norm.normalise({"reference": "B", "kind": "stain", "loci": dict(ESS7, DYS391="10,11,12")})
     assert p.other_loci["DYS391"] == ("10", "*")
     assert p.mixture
+
+
+def test_stored_body_is_canonical_json(norm):
+    import json
+    p = norm.normalise({"reference": "A", "kind": "stain", "loci": dict(
+        ESS7, D2S1338=["17", "19", "20"], AM="x,y", DYS391="09", vWA="18,17")})
+    body = json.loads(norm.stored_body(p))
+    assert body == p.canonical_loci(norm.table.repeat_unit)
+    assert body["D2S1338"] == ["17", "*"] and body["vWA"] == ["17", "18"]
+    assert body["DYS391"] == ["9", "9"] and body["Amelogenin"] == ["X", "Y"]

@@ -148,7 +148,6 @@ class DnaDatabase:
     def _commit(self, profiles: list[Profile], report: AddReport, progress) -> None:
         if not profiles:
             return
-        unit = self.table.repeat_unit
         latest = list({p.reference: p for p in profiles}.values())  # last version wins
         codes = np.zeros((len(latest), len(self._column), 2), np.int16)
         for i, profile in enumerate(latest):
@@ -156,8 +155,7 @@ class DnaDatabase:
         order = presence_order(codes)
         latest = [latest[i] for i in order]
         upserts = [
-            (p.reference, p.kind, json.dumps(p.canonical_loci(unit), separators=(",", ":")),
-             FLAG_MIXTURE if p.mixture else 0)
+            (p.reference, p.kind, self.normaliser.stored_body(p), FLAG_MIXTURE if p.mixture else 0)
             for p in latest
         ]
         result = self.store.write(CATEGORY, upserts)

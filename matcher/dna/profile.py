@@ -8,6 +8,8 @@ record is reported with all its reasons at once, each naming its field.
 
 from __future__ import annotations
 
+import itertools
+import json
 from dataclasses import dataclass
 
 from matcher.config import DnaSettings
@@ -84,6 +86,29 @@ class Normaliser:
         self.person_rule_loci = frozenset(settings.locus_sets[settings.person_rule_locus_set])
         self._names: dict[str, str | None] = {}
         self._values: dict[tuple[str, object], tuple] = {}
+        self._fragments: dict[tuple[str, tuple], str] = {}
+
+    def stored_body(self, profile: Profile) -> str:
+        """The profile's loci as compact JSON of canonical designations, the form kept in the
+        store (``{"TH01":["6","9.3"],...}``); built from cached per-locus fragments because
+        it is written once per record on every ingest."""
+        fragments = self._fragments
+        parts = []
+        for name, pair in itertools.chain(profile.loci.items(), profile.other_loci.items()):
+            key = (name, pair)
+            fragment = fragments.get(key)
+            if fragment is None:
+                if isinstance(pair[0], str):
+                    texts = list(pair)
+                else:
+                    a, b = pair
+                    shown = (b, a) if a == WILDCARD else (a, b)
+                    texts = [allele_text(code, self.table.repeat_unit(name)) for code in shown]
+                fragment = json.dumps({name: texts}, separators=(",", ":"), ensure_ascii=False)[1:-1]
+                if len(fragments) < _VALUE_CACHE_LIMIT:
+                    fragments[key] = fragment
+            parts.append(fragment)
+        return "{" + ",".join(parts) + "}"
 
     def normalise(self, raw: object, *, query: bool = False, stored: bool = False) -> Profile:
         """A Profile from one raw record, or ProfileRejected with every reason.
