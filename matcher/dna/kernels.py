@@ -132,19 +132,39 @@ def _used_pairing(a, b, c, d):
     return min(straight, crossed)
 
 
-@njit("int64(int64, int64, boolean, boolean, int64, int64)", nogil=True, cache=_CACHE,
-      inline="always")
-def _quality(mismatches, matching, micro, wild, min_matching_loci, max_mismatches):
-    """Spec 5 quality of a comparison, or NO_HIT."""
-    if matching < min_matching_loci or mismatches > max_mismatches:
-        return NO_HIT
-    if mismatches > 0:
-        return QUALITY_NEAR
-    if micro:
-        return QUALITY_MICROVARIANT
-    if wild:
-        return QUALITY_WILDCARD
-    return QUALITY_FULL
+@njit("void(int64, int64, int64, int64, int64[::1])", nogil=True, cache=_CACHE, inline="always")
+def _tally(a, b, c, d, tally):
+    """Add one compared locus (query pair (a, b), stored pair (c, d), both sorted and
+    present) to ``tally`` = (mismatches, matching_loci, compared_loci, flags), flags bit 1 =
+    a used pairing had a MICROVARIANT class, bit 0 = a WILDCARD class."""
+    used = _used_pairing(a, b, c, d)
+    locus_mismatches = used // 16
+    tally[0] += locus_mismatches
+    if locus_mismatches == 0 and a != 0 and c != 0:  # 0 sorts first: both fully designated
+        tally[1] += 1
+    tally[2] += 1
+    if (used // 4) % 4 > 0:
+        tally[3] |= 2
+    if used % 4 > 0:
+        tally[3] |= 1
+
+
+@njit("int64(int64[::1], int64, int64)", nogil=True, cache=_CACHE, inline="always")
+def _finish(tally, min_matching_loci, max_mismatches):
+    """Turn a tally's flags slot into the spec-5 quality (NO_HIT when not a hit); returns it."""
+    mismatches, matching, flags = tally[0], tally[1], tally[3]
+    quality = NO_HIT
+    if matching >= min_matching_loci and mismatches <= max_mismatches:
+        if mismatches > 0:
+            quality = QUALITY_NEAR
+        elif flags & 2:
+            quality = QUALITY_MICROVARIANT
+        elif flags & 1:
+            quality = QUALITY_WILDCARD
+        else:
+            quality = QUALITY_FULL
+    tally[3] = quality
+    return quality
 
 
 @njit(
@@ -156,35 +176,15 @@ def _compare_row(alleles, codes, row, cols, query, min_matching_loci, max_mismat
     """Full spec-5 comparison of index row ``row`` with a query (its loci ``cols``, its code
     pairs ``query[col]``); writes (mismatches, matching, compared, quality) to ``result``
     and returns the quality (NO_HIT when it is not a hit)."""
-    mismatches = 0
-    matching = 0
-    compared = 0
-    micro = False
-    wild = False
+    result[:] = 0
     for j in range(cols.shape[0]):
         col = cols[j]
-        c_id = alleles[col, 0, row]
         d_id = alleles[col, 1, row]
         if d_id == 0:
             continue  # (0, 0): the stored profile does not hold this locus
-        a = np.int64(query[col, 0])
-        b = np.int64(query[col, 1])
-        c = np.int64(codes[col, c_id])
-        d = np.int64(codes[col, d_id])
-        compared += 1
-        used = _used_pairing(a, b, c, d)
-        locus_mismatches = used // 16
-        mismatches += locus_mismatches
-        micro = micro or (used // 4) % 4 > 0
-        wild = wild or used % 4 > 0
-        if locus_mismatches == 0 and a != 0 and c != 0:  # sorted pairs: 0 sorts first
-            matching += 1
-    quality = _quality(mismatches, matching, micro, wild, min_matching_loci, max_mismatches)
-    result[0] = mismatches
-    result[1] = matching
-    result[2] = compared
-    result[3] = quality
-    return quality
+        _tally(np.int64(query[col, 0]), np.int64(query[col, 1]),
+               np.int64(codes[col, alleles[col, 0, row]]), np.int64(codes[col, d_id]), result)
+    return _finish(result, min_matching_loci, max_mismatches)
 
 
 @njit(
@@ -279,30 +279,16 @@ def verify(query_codes, pair_query, pair_codes, min_matching_loci, max_mismatche
     n_loci = query_codes.shape[1]
     for p in range(pair_query.shape[0]):
         q = pair_query[p]
-        mismatches = 0
-        matching = 0
-        compared = 0
-        micro = False
-        wild = False
+        tally = out[p]
+        tally[:] = 0
         for locus in range(n_loci):
-            a = np.int64(query_codes[q, locus, 0])
-            b = np.int64(query_codes[q, locus, 1])
-            c = np.int64(pair_codes[p, locus, 0])
-            d = np.int64(pair_codes[p, locus, 1])
+            b = query_codes[q, locus, 1]
+            d = pair_codes[p, locus, 1]
             if b == 0 or d == 0:
                 continue  # absent in one of the two profiles
-            compared += 1
-            used = _used_pairing(a, b, c, d)
-            locus_mismatches = used // 16
-            mismatches += locus_mismatches
-            micro = micro or (used // 4) % 4 > 0
-            wild = wild or used % 4 > 0
-            if locus_mismatches == 0 and a != 0 and c != 0:
-                matching += 1
-        out[p, 0] = mismatches
-        out[p, 1] = matching
-        out[p, 2] = compared
-        out[p, 3] = _quality(mismatches, matching, micro, wild, min_matching_loci, max_mismatches)
+            _tally(np.int64(query_codes[q, locus, 0]), np.int64(b),
+                   np.int64(pair_codes[p, locus, 0]), np.int64(d), tally)
+        _finish(tally, min_matching_loci, max_mismatches)
 
 
 @njit("uint8(uint8[:, :, ::1])", nogil=True, cache=_CACHE)

@@ -202,38 +202,6 @@ class Normaliser:
             else:
                 loci[name] = kept
         return loci, others, mixture
-        if isinstance(raw_loci, dict):
-            items = raw_loci.items()
-        elif isinstance(raw_loci, DuplicateKeys):
-            items = raw_loci
-        else:
-            reasons.append(f"loci: expected an object of locus -> alleles, got {_type_name(raw_loci)}")
-            return loci, others, mixture
-        seen: dict[str, str] = {}
-        for raw_name, value in items:
-            name = self._names.get(raw_name, "")
-            if name == "":
-                name = self.table.canonical(raw_name) if isinstance(raw_name, str) else None
-                self._names[raw_name] = name
-            if name is None:
-                reasons.append(f"loci.{raw_name}: unknown locus")
-                continue
-            if name in seen:
-                reasons.append(f"loci.{raw_name}: locus {name} given twice (also as {seen[name]!r})")
-                continue
-            seen[name] = raw_name
-            parsed = self._value(name, value)
-            if isinstance(parsed, str):
-                reasons.append(f"loci.{raw_name}: {parsed}")
-            elif parsed is None:
-                continue
-            elif len(parsed) == 3:
-                a, b, mixed = parsed
-                loci[name] = (a, b)
-                mixture = mixture or mixed
-            else:
-                others[name] = parsed[0]
-        return loci, others, mixture
 
     def _value(self, name: str, value: object):
         """Cached parse of one locus value: an error message, or (pair, mixture) where pair is
