@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from _dna_numpy_baseline import numpy_search  # noqa: E402
+from _dna_numpy_baseline import NumpyBaseline  # noqa: E402
 from matcher.config import DnaSettings  # noqa: E402
 from matcher.dna import kernels  # noqa: E402
 from matcher.dna.index import KIND_CODES, DnaIndex, presence_order  # noqa: E402
@@ -129,13 +129,18 @@ def main(argv=None) -> int:
     batched_ns = batch_s / (n * len(queries)) * 1e9
     found = index.search(queries, mloci, mm)
 
+    baseline = NumpyBaseline(index)
     numpy_times = []
     for qi in range(min(NUMPY_QUERIES, len(queries))):
         start = time.perf_counter()
-        rows, *_ = numpy_search(index, queries[qi], mloci, mm)
+        rows, mismatches, matching, compared, quality = baseline.search(queries[qi], mloci, mm)
         numpy_times.append(time.perf_counter() - start)
-        ours = np.sort(found.row[found.query == qi])
-        if not np.array_equal(np.sort(rows), ours):
+        theirs = sorted(zip(rows[quality >= 0].tolist(), quality[quality >= 0].tolist(),
+                            matching[quality >= 0].tolist(), mismatches[quality >= 0].tolist()))
+        mine = found.query == qi
+        ours = sorted(zip(found.row[mine].tolist(), found.quality[mine].tolist(),
+                          found.matching_loci[mine].tolist(), found.mismatches[mine].tolist()))
+        if theirs != ours:
             print(f"MISMATCH between numpy baseline and kernels on query {qi}", file=sys.stderr)
             return 1
     numpy_ns = float(np.median(numpy_times)) / n * 1e9

@@ -13,7 +13,6 @@ Memory per stored profile: 2 bytes per compared locus (28 by default) + 8 (row i
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from matcher.dna import kernels
+from matcher.dna._query_plan import MAX_CODE, plan_queries
+from matcher.dna._snapshot import load_snapshot, save_snapshot
 from matcher.dna.kernels import BLOCK, DEAD, TILE
 from matcher.dna.loci import LocusTable
 
 #: Real allele ids per locus: 1..254 (255 would collide with the query-wildcard range end).
 MAX_IDS = 254
-#: Largest allele code: repeat unit (at most 9) x 98 + 8.
-MAX_CODE = 9 * 98 + 8
 KIND_CODES = {"person": 0, "stain": 1}
 KIND_NAMES = ("person", "stain")
 REMOVED = 255
@@ -63,6 +62,8 @@ class Comparisons:
 
 class DnaIndex:
     """Encoded profiles of one home, searchable under the spec's rules."""
+
+    REMOVED = REMOVED  # kind code of a removed row
 
     def __init__(self, table: LocusTable, capacity: int = BLOCK):
         self.columns = table.compared
@@ -208,7 +209,7 @@ class DnaIndex:
         """Every (query, row) hit of ``query_codes`` (queries, columns, 2) under spec 5."""
         query_codes = np.ascontiguousarray(query_codes, np.int16)
         n_queries = query_codes.shape[0]
-        plan = self._plan(query_codes)
+        plan = plan_queries(self, query_codes)
         pair_q, rows, results = self._scan(plan, query_codes, min_matching_loci, max_mismatches)
         if self.escaped:
             extra = np.array(sorted(self.escaped), np.int64)
@@ -223,36 +224,6 @@ class DnaIndex:
             results = np.concatenate([results, out[hit]])
         return Comparisons(pair_q, rows, results[:, 0], results[:, 1], results[:, 2],
                            results[:, 3])
-
-    def _plan(self, query_codes: np.ndarray):
-        """Per query: loci to visit, rarest first, with each allele's compatible id range."""
-        n_cols = len(self.columns)
-        codes = query_codes.astype(np.int64)
-        cols = np.arange(n_cols)[None, :, None]
-        ranges = []
-        for shift in (-1, 0, 1):
-            shifted = np.clip(codes + shift, 0, MAX_CODE + 1)
-            ids = self.lut[cols, shifted].astype(np.int64)
-            ranges.append(np.where((codes > 0) & (ids > 0), ids, -1))
-        ranges = np.stack(ranges)                            # (3, Q, cols, 2)
-        count = (ranges > 0).sum(axis=0)
-        lo = np.where(count > 0, np.where(ranges > 0, ranges, 10**6).min(axis=0), 1)
-        wild = codes == 0
-        lo = np.where(wild, 0, lo)
-        count = np.where(wild, 255, count)
-        # Visit first the loci a random stored profile is least likely to agree with: the
-        # share of stored alleles inside each query allele's range, wildcards included.
-        cum = np.concatenate([np.zeros((n_cols, 1)), np.cumsum(self.hist, axis=1)], axis=1)
-        total = np.maximum(cum[:, -1:], 1)[None, :, :]
-        hi = np.minimum(lo + count, 256)
-        mass = (cum[cols, hi] - cum[cols, lo] + np.where(wild, 0, self.hist[cols, 0])) / total
-        present = (codes != 0).any(axis=2)
-        score = np.where(present, mass.sum(axis=2), np.inf)
-        order = np.argsort(score, axis=1, kind="stable")
-        n_visit = present.sum(axis=1).astype(np.int64)
-        take = lambda a: np.ascontiguousarray(np.take_along_axis(a, order, axis=1).astype(np.uint8))
-        return (np.ascontiguousarray(order, np.int64), n_visit, take(lo[:, :, 0]),
-                take(count[:, :, 0]), take(lo[:, :, 1]), take(count[:, :, 1]))
 
     def _scan(self, plan, query_codes, min_matching_loci: int, max_mismatches: int):
         cols, n_visit, lo_a, cnt_a, lo_b, cnt_b = plan
@@ -314,54 +285,15 @@ class DnaIndex:
             + self.kinds.itemsize
 
     def save(self, path: Path, generation: int) -> None:
-        """Write a snapshot tagged with ``generation``: temp file, fsync, atomic rename."""
+        """Write a snapshot tagged with ``generation`` (see ``_snapshot``)."""
         self.compact()
-        n = self.n_rows
-        esc_rows = np.array(sorted(self.escaped), np.int64)
-        esc_codes = (np.stack([self.escaped[int(r)] for r in esc_rows]) if len(esc_rows)
-                     else np.zeros((0, len(self.columns), 2), np.int16))
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, generation=np.int64(generation), columns=np.array(self.columns),
-                     units=self.units, alleles=self.alleles[:, :, :n], start_counts=self.start_counts[:n],
-                     rowids=self.rowids[:n], kinds=self.kinds[:n], codes=self.codes,
-                     n_ids=self.n_ids, hist=self.hist, esc_rows=esc_rows, esc_codes=esc_codes)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        save_snapshot(self, path, generation)
 
     @classmethod
     def load(cls, path: Path, table: LocusTable) -> tuple["DnaIndex", int] | None:
         """The snapshot at ``path`` and its generation, or None when it is missing, unreadable
         or was made under another locus table (the caller then rebuilds from the store)."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                index = cls(table, capacity=int(data["rowids"].shape[0]))
-                if tuple(data["columns"].tolist()) != index.columns or \
-                        not np.array_equal(data["units"], index.units):
-                    return None
-                n = int(data["rowids"].shape[0])
-                index.alleles[:, :, :n] = data["alleles"]
-                index.start_counts[:n] = data["start_counts"]
-                index.rowids[:n] = data["rowids"]
-                index.kinds[:n] = data["kinds"]
-                index.codes[:] = data["codes"]
-                index.n_ids[:] = data["n_ids"]
-                index.hist[:] = data["hist"]
-                for row, codes in zip(data["esc_rows"], data["esc_codes"]):
-                    index.escaped[int(row)] = codes.astype(np.int16)
-                generation = int(data["generation"])
-        except (OSError, ValueError, KeyError, EOFError):
-            return None
-        index.n_rows = n
-        index.live = int((index.kinds[:n] != REMOVED).sum())
-        if n:
-            index._mark_blocks(0, n)
-        for col in range(len(index.columns)):
-            used = index.codes[col, 1:index.n_ids[col]]
-            index.lut[col, used] = np.arange(1, len(used) + 1)
-        return index, generation
+        return load_snapshot(cls, path, table)
 
 
 def _hit_buffers(size: int):
@@ -377,11 +309,3 @@ def _grow(array: np.ndarray, size: int, fill) -> np.ndarray:
     grown = np.full(size, fill, array.dtype)
     grown[: len(array)] = array
     return grown
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
