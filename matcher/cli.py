@@ -25,7 +25,7 @@ def _open(home: str):
     from matcher.home import HomeError, open_home
     from matcher.store import StoreError
     try:
-        return open_home(home)
+        return open_home(home, create=False)
     except (HomeError, StoreError) as exc:
         raise UsageError(str(exc)) from exc
 

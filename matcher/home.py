@@ -51,11 +51,20 @@ def init_home(path: str | Path, partner: str = "XX", config: Config | None = Non
     return path
 
 
-def open_home(path: str | Path) -> Home:
-    """Open an existing home: load its config, open its store, rebuild its indexes."""
+def open_home(path: str | Path, *, create: bool = True) -> Home:
+    """Open a home: load its config, open its store, rebuild its indexes.
+
+    A folder that does not exist yet, or is empty, becomes a new home with the default
+    configuration when ``create`` is true (the command line passes False, so a mistyped
+    path is an error there, not a new home).  A folder with other content is never taken.
+    """
     path = Path(path)
     if not (path / CONFIG_FILE).exists():
-        raise HomeError(f"{path}: not a home (no {CONFIG_FILE}); create it with 'matcher init {path}'")
+        fresh = not path.exists() or (path.is_dir() and not any(path.iterdir()))
+        if not (create and fresh):
+            raise HomeError(
+                f"{path}: not a home (no {CONFIG_FILE}); create it with 'matcher init {path}'")
+        init_home(path)
     try:
         config = Config.load(path / CONFIG_FILE)
     except ConfigError as exc:

@@ -149,3 +149,27 @@ def test_many_small_writes_keep_row_order(tmp_path, data):
     with matcher.open_home(path) as home:
         assert _answers(home, queries) == expected
         assert home.dna.stats()["profiles"] == 600
+
+
+def test_open_home_creates_only_fresh_folders(tmp_path):
+    with matcher.open_home(tmp_path / "new") as home:      # does not exist yet
+        assert home.dna.stats()["profiles"] == 0
+    (tmp_path / "empty").mkdir()
+    matcher.open_home(tmp_path / "empty").close()           # empty folder
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(matcher.HomeError):
+        matcher.open_home(tmp_path / "busy")
+    with pytest.raises(matcher.HomeError):
+        matcher.open_home(tmp_path / "other", create=False)
+
+
+def test_queries_without_reference_are_searched(tmp_path, data):
+    records, _ = data
+    with matcher.open_home(tmp_path / "h") as home:
+        home.dna.add(records[:50])
+        loci = records[0]["loci"]
+        [answer] = home.dna.search([{"loci": loci}])
+        assert answer["query"] is None and answer["hits"][0]["reference"] == records[0]["reference"]
+        [answer] = home.dna.search([{"reference": 7, "loci": loci}])
+        assert "reference" in answer["error"]

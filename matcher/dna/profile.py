@@ -113,7 +113,8 @@ class Normaliser:
     def normalise(self, raw: object, *, query: bool = False, stored: bool = False) -> Profile:
         """A Profile from one raw record, or ProfileRejected with every reason.
 
-        Queries (``query=True``) may omit ``kind`` and are not held to the person rule.
+        Queries (``query=True``) may omit ``reference`` and ``kind`` and are not held to the
+        person rule.
         ``stored=True`` re-reads a record the store already accepted: the locus-count rules
         are not applied again (they may have changed since), only the parsing.
         """
@@ -128,7 +129,9 @@ class Normaliser:
             raise ProfileRejected(None, [f"record: expected a JSON object, got {_type_name(raw)}"])
         reasons: list[str] = []
         reference = raw.get("reference")
-        problem = check_reference(reference)
+        # A query may come without a reference (it is then answered with "query": null and
+        # cannot be excluded as "itself"); a stored record always has one (spec 4).
+        problem = None if (query and reference is None) else check_reference(reference)
         if problem:
             reasons.append(problem)
             reference = reference if isinstance(reference, str) else None
