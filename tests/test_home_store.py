@@ -173,3 +173,21 @@ def test_queries_without_reference_are_searched(tmp_path, data):
         assert answer["query"] is None and answer["hits"][0]["reference"] == records[0]["reference"]
         [answer] = home.dna.search([{"reference": 7, "loci": loci}])
         assert "reference" in answer["error"]
+
+
+def test_explain_agrees_with_search(tmp_path, data):
+    records, queries = data
+    with matcher.open_home(tmp_path / "h") as home:
+        home.dna.add(records)
+        checked = 0
+        for answer, query in zip(home.dna.search(queries), queries):
+            for hit in answer.get("hits", []):
+                why = home.dna.explain(query, hit["reference"])
+                assert why["hit"] and why["quality"] == hit["quality"]
+                assert (why["matching_loci"], why["compared_loci"], why["mismatches"]) == (
+                    hit["matching_loci"], hit["compared_loci"], hit["mismatches"])
+                assert all(set(l) == {"locus", "classes", "matching"} for l in why["loci"])
+                checked += 1
+        assert checked > 20
+        miss = home.dna.explain(queries[0], records[-1]["reference"])
+        assert miss["hit"] is False or miss["reference"] == records[-1]["reference"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from matcher.config import DnaSettings
+from matcher.dna.explain import explain
 from matcher.dna.formats import RawRecord
 from matcher.dna.index import KIND_CODES, DnaIndex, presence_order
 from matcher.dna.kernels import QUALITY_NAMES
@@ -242,6 +243,21 @@ class DnaDatabase:
                  "matching_loci": -neg, "compared_loci": compared, "mismatches": mm}
                 for quality, neg, ref, kind, mm, compared in hits
             ]
+
+    def explain(self, query: dict, reference: str) -> dict:
+        """The locus-by-locus evidence for comparing ``query`` with the stored record
+        ``reference``: classes of the used pairings, which loci count, the totals and the
+        decision (see ``matcher.dna.explain``).  Raises ProfileRejected for a bad query and
+        KeyError when the reference is not stored."""
+        self.refresh()
+        record = self.store.get(CATEGORY, reference)
+        if record is None:
+            raise KeyError(reference)
+        stored = self.normaliser.normalise(
+            {"reference": record.reference, "kind": record.kind, "loci": json.loads(record.body)},
+            stored=True)
+        profile = self.normaliser.normalise(query, query=True)
+        return explain(profile, stored, self.settings.min_matching_loci, self.settings.max_mismatches)
 
     def stats(self) -> dict:
         """Counts, locus coverage and index memory, for ``matcher dna stats``."""
