@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
                            add_help=False)
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
 
+    finger = sub.add_parser("finger", help="fingerprints").add_subparsers(
+        dest="finger_command", required=True)
+    for name, text in (("inspect", "print a parsed ISO/ANSI minutiae record as JSON"),
+                       ("synth", "synthetic fingers as JSON Lines (see --help)")):
+        finger.add_parser(name, help=text, add_help=False).add_argument(
+            "args", nargs=argparse.REMAINDER)
+
     demo = sub.add_parser("demo", help="synthetic national database, searches, summary")
     demo.add_argument("--profiles", type=int, default=200_000)
     demo.add_argument("--queries", type=int, default=1_000)
@@ -155,9 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:2] == ["dna", "synth"]:  # the generator owns its options (see its --help)
+    try:
+        return _dispatch(argv)
+    except BrokenPipeError:  # e.g. `matcher ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _dispatch(argv: list[str]) -> int:
+    # These subcommands own their options (see their --help).
+    if argv[:2] == ["dna", "synth"]:
         from matcher.dna.synth import synth_main
         return synth_main(argv[2:])
+    if argv[:2] == ["finger", "synth"]:
+        from matcher.finger.synth import synth_main as finger_synth_main
+        return finger_synth_main(argv[2:])
+    if argv[:2] == ["finger", "inspect"]:
+        from matcher.finger.templates import inspect_main
+        return inspect_main(argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -165,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"matcher: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:
-        return EXIT_OK
     except KeyboardInterrupt:
         print("matcher: interrupted; everything acknowledged before this is stored", file=sys.stderr)
         return 130
