@@ -107,6 +107,20 @@ def _cmd_dna_stats(args) -> int:
     return EXIT_OK
 
 
+def _cmd_vehicle(args) -> int:
+    from matcher._progress import Progress
+    from matcher.vehicle import cli as vehicle_cli
+    with _open(args.home) as home:
+        if args.vehicle_command == "add":
+            return vehicle_cli.add_main(home.vehicle, args.files,
+                                        progress=lambda path: Progress(f"adding {path.name}"))
+        if args.vehicle_command == "search":
+            return vehicle_cli.search_main(home.vehicle, args.queries)
+        if args.vehicle_command == "delete":
+            return vehicle_cli.delete_main(home.vehicle, args.references)
+        return vehicle_cli.stats_main(home.vehicle)
+
+
 def _cmd_demo(args) -> int:
     from matcher.demo import run_demo
     return run_demo(profiles=args.profiles, queries=args.queries, workdir=args.dir)
@@ -152,6 +166,24 @@ def build_parser() -> argparse.ArgumentParser:
         finger.add_parser(name, help=text, add_help=False).add_argument(
             "args", nargs=argparse.REMAINDER)
 
+    vehicle = sub.add_parser("vehicle", help="vehicle registrations").add_subparsers(
+        dest="vehicle_command", required=True)
+    v_add = vehicle.add_parser("add", help="store registrations from JSON Lines files")
+    v_add.add_argument("home")
+    v_add.add_argument("files", nargs="+", metavar="FILE")
+    v_search = vehicle.add_parser("search", help="plate or VIN lookups; one JSON answer per query")
+    v_search.add_argument("home")
+    v_search.add_argument("queries", metavar="QUERIES.jsonl")
+    v_delete = vehicle.add_parser("delete", help="delete registrations by reference")
+    v_delete.add_argument("home")
+    v_delete.add_argument("references", nargs="+", metavar="REFERENCE")
+    v_stats = vehicle.add_parser("stats", help="counts and index memory")
+    v_stats.add_argument("home")
+    vehicle.add_parser("synth", help="synthetic registrations (see --help)",
+                       add_help=False).add_argument("args", nargs=argparse.REMAINDER)
+    for command in (v_add, v_search, v_delete, v_stats):
+        command.set_defaults(handler=_cmd_vehicle)
+
     demo = sub.add_parser("demo", help="synthetic national database, searches, summary")
     demo.add_argument("--profiles", type=int, default=200_000)
     demo.add_argument("--queries", type=int, default=1_000)
@@ -177,6 +209,9 @@ def _dispatch(argv: list[str]) -> int:
     if argv[:2] == ["finger", "synth"]:
         from matcher.finger.synth import synth_main as finger_synth_main
         return finger_synth_main(argv[2:])
+    if argv[:2] == ["vehicle", "synth"]:
+        from matcher.vehicle.synth import synth_main as vehicle_synth_main
+        return vehicle_synth_main(argv[2:])
     if argv[:2] == ["finger", "inspect"]:
         from matcher.finger.templates import inspect_main
         return inspect_main(argv[2:])

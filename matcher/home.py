@@ -10,6 +10,7 @@ from pathlib import Path
 from matcher.config import CONFIG_FILE, Config, ConfigError
 from matcher.dna.database import DnaDatabase
 from matcher.store import STORE_FILE, Store
+from matcher.vehicle.database import VehicleDatabase
 
 
 class HomeError(RuntimeError):
@@ -25,10 +26,12 @@ class Home:
         self.config = config
         self.store = store
         self.dna = DnaDatabase(store, config.dna, path)
+        self.vehicle = VehicleDatabase(store, path)
 
     def close(self) -> None:
         try:
             self.dna.close()
+            self.vehicle.close()
         finally:
             self.store.close()
 

@@ -191,3 +191,27 @@ def test_explain_agrees_with_search(tmp_path, data):
         assert checked > 20
         miss = home.dna.explain(queries[0], records[-1]["reference"])
         assert miss["hit"] is False or miss["reference"] == records[-1]["reference"]
+
+
+def test_interleaved_writers_keep_every_index_complete(tmp_path, data):
+    """Another process commits between our last refresh and our own write: nothing of
+    either write may be missing from our index afterwards."""
+    records, queries = data
+    path = _fresh(tmp_path)
+    first, second = matcher.open_home(path), matcher.open_home(path)
+    try:
+        first.dna.add(records[:1000])
+        refresh = first.dna.refresh
+        first.dna.refresh = lambda: None             # the race: no catching up before writing
+        second.dna.add(records[1000:2000])
+        first.dna.add(records[2000:])                # commits generation 3, knew 1
+        assert first.dna.index.live == len(records)
+        second.dna.delete([records[10]["reference"]])
+        first.dna.delete([records[1500]["reference"]])
+        assert first.dna.index.live == len(records) - 2
+        first.dna.refresh = refresh
+        assert first.dna.stats()["profiles"] == len(records) - 2
+        assert _answers(first, queries) == _answers(second, queries)
+    finally:
+        first.close()
+        second.close()

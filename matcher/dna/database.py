@@ -108,6 +108,15 @@ class DnaDatabase:
         for name, pair in profile.loci.items():
             target[column[name]] = pair
 
+    def _catch_up(self, written: int) -> bool:
+        """After our write committed as generation ``written``: if another process committed
+        in between, replay everything after our last known generation (ours included) and
+        return True; otherwise return False and let the caller apply its own write."""
+        if written == self.generation + 1:
+            return False
+        self._changes_since_snapshot += self._replay(self.index, self.generation)
+        return True
+
     def refresh(self) -> None:
         """Catch up with writes another process committed to the store."""
         current = self.store.generation()
@@ -160,9 +169,10 @@ class DnaDatabase:
             for p in latest
         ]
         result = self.store.write(CATEGORY, upserts)
-        self.index.remove_rowids(result.replaced)
-        self.index.add(np.array(result.inserted, np.int64),
-                       np.array([KIND_CODES[p.kind] for p in latest], np.uint8), codes[order])
+        if not self._catch_up(result.generation):
+            self.index.remove_rowids(result.replaced)
+            self.index.add(np.array(result.inserted, np.int64),
+                           np.array([KIND_CODES[p.kind] for p in latest], np.uint8), codes[order])
         self.generation = report.generation = result.generation
         report.added += len(latest) - len(result.replaced)
         report.replaced += len(result.replaced) + (len(profiles) - len(latest))
@@ -176,7 +186,8 @@ class DnaDatabase:
         wanted = list(dict.fromkeys(references))
         result = self.store.write(CATEGORY, deletes=wanted)
         removed = set(result.not_found)
-        self.index.remove_rowids(result.deleted)
+        if not self._catch_up(result.generation):
+            self.index.remove_rowids(result.deleted)
         self.generation = result.generation
         self._changes_since_snapshot += len(result.deleted)
         self._maybe_snapshot()

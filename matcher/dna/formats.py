@@ -9,66 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.dna.profile import DuplicateKeys
+from matcher.records import DuplicateKeys, RawRecord, parse_json_line, read_jsonl
+
+__all__ = ["RawRecord", "parse_json_line", "read_jsonl", "read_genemapper", "read_records"]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 #: GeneMapper "Sample Type" values that are run controls, not profiles to store.
 CONTROL_SAMPLE_TYPES = frozenset({"allelic ladder", "ladder", "positive control", "negative control"})
-
-
-@dataclass(slots=True)
-class RawRecord:
-    """One input record: ``data`` when it parsed, else ``error`` naming what is wrong."""
-
-    line: int
-    data: object = None
-    error: str | None = None
-    reference: str | None = None
-
-
-def _pairs(pairs: list[tuple[str, object]]):
-    obj = dict(pairs)
-    return obj if len(obj) == len(pairs) else DuplicateKeys(pairs)
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
-
-
-def parse_json_line(raw: bytes, line: int) -> RawRecord:
-    """One JSON Lines line (bytes, newline stripped) as a RawRecord."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return RawRecord(line, error=f"line {line}: not UTF-8 text (byte {exc.start + 1})")
-    try:
-        data = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        return RawRecord(line, error=f"line {line}: invalid JSON: {exc.msg} at column {exc.colno}")
-    reference = None
-    if isinstance(data, dict):
-        ref = data.get("reference")
-        reference = ref if isinstance(ref, str) else None
-    return RawRecord(line, data=data, reference=reference)
-
-
-def read_jsonl(stream: io.BufferedIOBase) -> Iterator[RawRecord]:
-    """Records of a JSON Lines byte stream; blank lines are skipped, a BOM is allowed."""
-    seen = False
-    for number, raw in enumerate(stream, start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        raw = raw.rstrip(b"\r\n")
-        if not raw.strip():
-            continue
-        seen = True
-        yield parse_json_line(raw, number)
-    if not seen:
-        yield RawRecord(0, error="file is empty: no records")
 
 
 def _column(header: list[str], *names: str) -> int | None:

@@ -15,17 +15,12 @@ from dataclasses import dataclass
 from matcher.config import DnaSettings
 from matcher.dna.alleles import WILDCARD, AlleleError, allele_text, parse_allele
 from matcher.dna.loci import AMELOGENIN
+from matcher.records import DuplicateKeys, check_reference
 
 KINDS = ("person", "stain")
-#: Spec 4: references are 1–64 printable characters, unique within an index.
-MAX_REFERENCE_LENGTH = 64
 AMELOGENIN_VALUES = frozenset({"X", "Y"})
 #: Bound on the per-value parse cache; real databases repeat a few thousand locus values.
 _VALUE_CACHE_LIMIT = 200_000
-
-
-class DuplicateKeys(list):
-    """A JSON object that repeated a key: kept as its list of (key, value) pairs."""
 
 
 @dataclass(slots=True)
@@ -62,19 +57,6 @@ class ProfileRejected(ValueError):
         super().__init__("; ".join(reasons))
         self.reference = reference
         self.reasons = reasons
-
-
-def check_reference(value: object) -> str | None:
-    """The problem with a reference value, or None when it is acceptable."""
-    if value is None:
-        return "reference: missing"
-    if not isinstance(value, str):
-        return f"reference: must be a string, got {type(value).__name__}"
-    if not 1 <= len(value) <= MAX_REFERENCE_LENGTH:
-        return f"reference: must be 1..{MAX_REFERENCE_LENGTH} characters, got {len(value)}"
-    if not value.isprintable():
-        return "reference: contains a non-printable character"
-    return None
 
 
 class Normaliser:
@@ -131,7 +113,7 @@ class Normaliser:
         reference = raw.get("reference")
         # A query may come without a reference (it is then answered with "query": null and
         # cannot be excluded as "itself"); a stored record always has one (spec 4).
-        problem = None if (query and reference is None) else check_reference(reference)
+        problem = check_reference(reference, required=not query)
         if problem:
             reasons.append(problem)
             reference = reference if isinstance(reference, str) else None

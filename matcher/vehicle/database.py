@@ -1,0 +1,398 @@
+"""``home.vehicle``: add, search, delete and describe one home's vehicle registrations.
+
+A record ``{"reference", "country", "plate", "vin"}`` holds a plate (with its country of
+registration) or a VIN or both.  The SQLite store is the truth: every write commits there
+first (category ``vehicle``, kind ``vehicle``, body the normalised
+``{"country","plate","vin"}``), then updates the in-memory index; opening loads the newest
+snapshot and replays only what the store committed after it.  A record whose reference is
+already stored replaces it in the same transaction.
+
+Queries carry ``country`` + ``plate`` (searched in that country) or ``vin`` (searched in
+all countries), an optional ``reference`` and ``"tolerant": true`` for ANPR look-alikes
+(``matcher.vehicle.plates.CONFUSION_CLASSES``; applied to VINs too, whose OCR shares the
+confusions).  Answers name records by reference only, with what matched (``plate`` or
+``vin``) and whether the match needed the confusion classes; never a stored plate or VIN.
+
+The first half of this module turns raw records and queries into ``Registration`` and
+``VehicleQuery`` values, collecting every problem, each naming its field.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from matcher.records import DuplicateKeys, RawRecord, check_reference
+from matcher.store import Store, StoredRecord
+from matcher.vehicle.countries import CountryError, normalise_country
+from matcher.vehicle.index import VehicleIndex, encode_keys, plate_key
+from matcher.vehicle.plates import PlateError, normalise_plate
+from matcher.vehicle.vin import VinError, parse_vin
+
+CATEGORY = "vehicle"
+SNAPSHOT_FILE = "vehicle-index.npz"
+#: Records committed per store transaction during a bulk add: the fsync per commit costs
+#: little at this size, and a crash loses at most this much unacknowledged input.
+ADD_BATCH = 5_000
+#: Write a fresh snapshot once this many records changed since the last one, so opening a
+#: home never replays more than about this many.
+SNAPSHOT_AFTER_CHANGES = 20_000
+#: Stored records re-read per batch when replaying the store into the index.
+REPLAY_BATCH = 50_000
+KIND = "vehicle"
+#: Store flag: the VIN carries the correct North American check digit in position 9.
+FLAG_VIN_CHECK_DIGIT = 1
+
+
+class RecordRejected(ValueError):
+    """A record or query that fails validation; ``reasons`` lists every problem, each
+    naming its field."""
+
+    def __init__(self, reference: str | None, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reference = reference
+        self.reasons = reasons
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A normalised, accepted record.  ``country`` may be None only without a plate."""
+
+    reference: str
+    country: str | None
+    plate: str | None
+    vin: str | None
+    flags: int
+
+    @property
+    def plate_key(self) -> str | None:
+        return plate_key(self.country, self.plate) if self.plate else None
+
+    def body(self) -> str:
+        """The normalised fields as compact JSON, the form kept in the store."""
+        fields = {"country": self.country, "plate": self.plate, "vin": self.vin}
+        return json.dumps({k: v for k, v in fields.items() if v is not None},
+                          separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleQuery:
+    """A normalised query: ``key`` is a plate key or a VIN, ``matched_on`` says which."""
+
+    reference: str | None
+    key: str
+    matched_on: str
+    tolerant: bool
+
+
+def _fields(raw: object) -> tuple[dict, str | None, list[str]]:
+    """The record as a dict, its reference if it has a usable one, and the first problems."""
+    if isinstance(raw, DuplicateKeys):
+        names = [name for name, _ in raw]
+        data = dict(raw)
+        reasons = [f"{name}: field given twice" for name in sorted({n for n in names
+                                                                    if names.count(n) > 1})]
+    elif isinstance(raw, dict):
+        data, reasons = raw, []
+    else:
+        kind = "array" if isinstance(raw, list) else type(raw).__name__
+        raise RecordRejected(None, [f"record: expected a JSON object, got {kind}"])
+    reference = data.get("reference")
+    return data, reference if isinstance(reference, str) else None, reasons
+
+
+def _given(value: object) -> bool:
+    """Absent is missing, null, or text that is only white space."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _keys(data: dict, reasons: list[str]):
+    """(country, plate, parsed VIN) of a record or query, each None when absent or bad."""
+    country = plate = vin = None
+    if _given(data.get("country")):
+        try:
+            country = normalise_country(data["country"])
+        except CountryError as exc:
+            reasons.append(str(exc))
+    if _given(data.get("plate")):
+        try:
+            plate = normalise_plate(data["plate"])
+        except PlateError as exc:
+            reasons.append(str(exc))
+        if not _given(data.get("country")):
+            reasons.append("country: missing; a plate is only meaningful with its country "
+                           "of registration")
+    if _given(data.get("vin")):
+        try:
+            vin = parse_vin(data["vin"])
+        except VinError as exc:
+            reasons.append(str(exc))
+    return country, plate, vin
+
+
+def normalise_record(raw: object) -> Registration:
+    """A Registration from one raw record, or RecordRejected with every reason."""
+    data, reference, reasons = _fields(raw)
+    problem = check_reference(data.get("reference"), required=True)
+    if problem:
+        reasons.append(problem)
+    country, plate, vin = _keys(data, reasons)
+    if not _given(data.get("plate")) and not _given(data.get("vin")):
+        reasons.append("plate, vin: a record needs a plate (with its country) or a VIN")
+    if reasons:
+        raise RecordRejected(reference, reasons)
+    flags = FLAG_VIN_CHECK_DIGIT if vin is not None and vin.check_digit_ok else 0
+    return Registration(reference, country, plate, vin.text if vin else None, flags)
+
+
+def normalise_query(raw: object) -> VehicleQuery:
+    """A VehicleQuery: ``country`` + ``plate`` (searched in that country) or ``vin``
+    (searched across all countries; a country given with it is checked, not used), optional
+    ``reference`` and ``tolerant`` (true: also ANPR look-alike keys)."""
+    data, reference, reasons = _fields(raw)
+    problem = check_reference(data.get("reference"), required=False)
+    if problem:
+        reasons.append(problem)
+    tolerant = data.get("tolerant", False)
+    if not isinstance(tolerant, bool):
+        reasons.append(f"tolerant: must be true or false, got {json.dumps(tolerant)}")
+    has_plate, has_vin = _given(data.get("plate")), _given(data.get("vin"))
+    if has_plate and has_vin:
+        reasons.append("plate, vin: a query searches by country + plate or by vin, not both")
+    elif not (has_plate or has_vin):
+        reasons.append("plate, vin: a query needs country + plate, or vin")
+    country, plate, vin = _keys(data, reasons)
+    if reasons:
+        raise RecordRejected(reference, reasons)
+    if plate is not None:
+        return VehicleQuery(reference, plate_key(country, plate), "plate", tolerant)
+    return VehicleQuery(reference, vin.text, "vin", tolerant)
+
+
+@dataclass(slots=True)
+class AddReport:
+    """Outcome of an add: counts, one entry per rejected record, and how many stored VINs
+    carry a correct North American check digit (reported, never required)."""
+
+    added: int = 0
+    replaced: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    generation: int = 0
+    vins: int = 0
+    vin_check_digit_valid: int = 0
+
+
+@dataclass(slots=True)
+class DeleteReport:
+    deleted: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    generation: int = 0
+
+
+class VehicleDatabase:
+    """One home's vehicle category.  Thread-safe: one lock guards the index."""
+
+    def __init__(self, store: Store, home_path: Path):
+        self.store = store
+        self._snapshot_path = Path(home_path) / SNAPSHOT_FILE
+        self._lock = threading.RLock()
+        self._changes_since_snapshot = 0
+        self.index, self.generation = self._open_index()
+
+    # ------------------------------------------------------------------ opening
+    def _open_index(self) -> tuple[VehicleIndex, int]:
+        loaded = VehicleIndex.load(self._snapshot_path)
+        if loaded is None or loaded[1] > self.store.generation():
+            index, generation = VehicleIndex(), 0
+        else:
+            index, generation = loaded
+        current = self.store.generation()
+        if self._replay(index, generation) > SNAPSHOT_AFTER_CHANGES:
+            index.save(self._snapshot_path, current)
+        return index, current
+
+    def _replay(self, index: VehicleIndex, generation: int) -> int:
+        """Bring ``index`` from ``generation`` to the store's current state."""
+        index.remove_rowids(self.store.removed_rowids(CATEGORY, after_generation=generation))
+        count = 0
+        batch: list[StoredRecord] = []
+        for record in self.store.records(CATEGORY, after_generation=generation):
+            batch.append(record)
+            if len(batch) >= REPLAY_BATCH:
+                count += self._index_stored(index, batch)
+                batch = []
+        return count + self._index_stored(index, batch)
+
+    @staticmethod
+    def _index_stored(index: VehicleIndex, records: list[StoredRecord]) -> int:
+        if records:
+            bodies = [json.loads(r.body) for r in records]
+            index.add(np.array([r.rowid for r in records], np.int64),
+                      encode_keys([plate_key(b["country"], b["plate"]) if "plate" in b else None
+                                   for b in bodies]),
+                      encode_keys([b.get("vin") for b in bodies]))
+        return len(records)
+
+    def refresh(self) -> None:
+        """Catch up with writes another process committed to the store."""
+        with self._lock:
+            current = self.store.generation()
+            if current != self.generation:
+                self._changes_since_snapshot += self._replay(self.index, self.generation)
+                self.generation = current
+
+    # ------------------------------------------------------------------ writing
+    def add(self, records: Iterable[dict], *,
+            progress: Callable[[int], None] | None = None) -> AddReport:
+        """Validate and store records (dicts in the JSON Lines shape); a record whose
+        reference exists replaces it.  Rejected records are reported, the rest stored."""
+        return self.add_raw((RawRecord(i, data=r) for i, r in enumerate(records, start=1)),
+                            progress=progress)
+
+    def add_raw(self, raws: Iterable[RawRecord], *,
+                progress: Callable[[int], None] | None = None,
+                batch_size: int = ADD_BATCH) -> AddReport:
+        """``add`` for records read from a file, keeping their line numbers in rejections.
+        Searches from other threads go on between batches: the lock is held per commit."""
+        self.refresh()
+        report = AddReport(generation=self.generation)
+        batch: list[Registration] = []
+        for raw in raws:
+            if raw.error is not None:
+                report.rejected.append({"line": raw.line, "reference": raw.reference,
+                                        "reasons": [raw.error]})
+                continue
+            try:
+                batch.append(normalise_record(raw.data))
+            except RecordRejected as exc:
+                report.rejected.append({"line": raw.line, "reference": exc.reference,
+                                        "reasons": exc.reasons})
+                continue
+            if len(batch) >= batch_size:
+                self._commit(batch, report, progress)
+                batch = []
+        self._commit(batch, report, progress)
+        with self._lock:
+            self._maybe_snapshot()
+        return report
+
+    def _commit(self, records: list[Registration], report: AddReport, progress) -> None:
+        if not records:
+            return
+        latest = list({r.reference: r for r in records}.values())  # last version wins
+        plates = encode_keys([r.plate_key for r in latest])
+        vins = encode_keys([r.vin for r in latest])
+        upserts = [(r.reference, KIND, r.body(), r.flags) for r in latest]
+        with self._lock:
+            self.refresh()  # the index must hold every row the store replaces
+            result = self.store.write(CATEGORY, upserts)
+            if self._caught_up(result.generation):
+                self.index.remove_rowids(result.replaced)
+                self.index.add(np.array(result.inserted, np.int64), plates, vins)
+            report.generation = result.generation
+        report.added += len(latest) - len(result.replaced)
+        report.replaced += len(result.replaced) + (len(records) - len(latest))
+        report.vins += sum(1 for r in latest if r.vin)
+        report.vin_check_digit_valid += sum(1 for r in latest if r.flags & FLAG_VIN_CHECK_DIGIT)
+        self._changes_since_snapshot += len(records)
+        if progress is not None:
+            progress(len(records))
+
+    def delete(self, references: Iterable[str]) -> DeleteReport:
+        """Delete records by reference (tombstoned in the store, gone from searches)."""
+        with self._lock:
+            self.refresh()
+            wanted = list(dict.fromkeys(references))
+            result = self.store.write(CATEGORY, deletes=wanted)
+            if self._caught_up(result.generation):
+                self.index.remove_rowids(result.deleted)
+            self._changes_since_snapshot += len(result.deleted)
+            self._maybe_snapshot()
+            missing = set(result.not_found)
+            return DeleteReport([r for r in wanted if r not in missing], result.not_found,
+                                result.generation)
+
+    def _caught_up(self, written: int) -> bool:
+        """After our write committed as generation ``written``: True when it directly
+        follows the index's generation (apply it incrementally), else another process
+        committed in between and everything since is replayed from the store."""
+        before, self.generation = self.generation, written
+        if written == before + 1:
+            return True
+        self._changes_since_snapshot += self._replay(self.index, before)
+        return False
+
+    def _maybe_snapshot(self) -> None:
+        if self._changes_since_snapshot >= SNAPSHOT_AFTER_CHANGES:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        """Write the index snapshot now, tagged with the current generation."""
+        with self._lock:
+            self.index.save(self._snapshot_path, self.generation)
+            self._changes_since_snapshot = 0
+
+    def close(self) -> None:
+        if self._changes_since_snapshot:
+            self.snapshot()
+
+    # ------------------------------------------------------------------ reading
+    def search(self, queries: Iterable[dict]) -> list[dict]:
+        """Answers in query order: ``{"query", "hits": [{"reference", "matched_on",
+        "tolerant"}]}`` (exact hits first, then tolerant ones; each by reference) or
+        ``{"query", "error"}``."""
+        return self.search_raw(RawRecord(i, data=q) for i, q in enumerate(queries, start=1))
+
+    def search_raw(self, raws: Iterable[RawRecord]) -> list[dict]:
+        """``search`` for queries read from a file; error answers carry their ``line``."""
+        answers: list[dict] = []
+        valid: list[tuple[int, VehicleQuery]] = []
+        for raw in raws:
+            if raw.error is not None:
+                answers.append({"query": raw.reference, "error": raw.error, "line": raw.line})
+                continue
+            try:
+                query = normalise_query(raw.data)
+            except RecordRejected as exc:
+                answers.append({"query": exc.reference, "error": "; ".join(exc.reasons),
+                                "line": raw.line})
+                continue
+            valid.append((len(answers), query))
+            answers.append({"query": query.reference, "hits": []})
+        if valid:
+            keys = encode_keys([q.key for _, q in valid])
+            with self._lock:
+                self.refresh()
+                found = self.index.lookup(keys, np.array([q.tolerant for _, q in valid]))
+                names = self.store.references(found.rowid.tolist())
+            hits: dict[int, list] = {}
+            for q, rowid, tolerant in zip(found.query.tolist(), found.rowid.tolist(),
+                                          found.tolerant.tolist()):
+                if rowid in names:  # else deleted by another process meanwhile
+                    hits.setdefault(q, []).append((tolerant, names[rowid][0]))
+            for q, listed in hits.items():
+                position, query = valid[q]
+                answers[position]["hits"] = [
+                    {"reference": reference, "matched_on": query.matched_on, "tolerant": tolerant}
+                    for tolerant, reference in sorted(listed)]
+        return answers
+
+    def stats(self) -> dict:
+        """Counts, plates per country and index memory, for ``matcher vehicle stats``."""
+        with self._lock:
+            self.refresh()
+            counts = self.store.counts(CATEGORY)
+            plates, vins = self.index.key_counts()
+            return {
+                "records": counts.get(KIND, 0), "plates": plates, "vins": vins,
+                "vin_check_digit_valid": self.store.count_flags(CATEGORY, FLAG_VIN_CHECK_DIGIT),
+                "tombstones": counts["tombstones"], "generation": self.generation,
+                "plates_by_country": self.index.plate_countries(),
+                "index_bytes": self.index.memory_bytes(),
+                "index_bytes_per_record": round(self.index.bytes_per_record(), 1),
+            }
