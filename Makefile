@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/dna_search.py --profiles 2000000 --queries 1000
+	$(BIN)/python benchmarks/vehicle_lookup.py --records 10000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
