@@ -1,12 +1,8 @@
 """Synthetic vehicle registers and query sets, deterministic for a seed.
 
-Plates follow each country's current format as it is written (separators included):
-Dutch sidecodes ``12-BDF-3``, German ``B-AB 1234`` with real district codes (umlauts too),
-French ``AB-123-CD``, Belgian ``1-ABC-234``, Italian ``AB 123 CD``, Spanish ``1234 BCD``,
-Bulgarian and Ukrainian plates in Cyrillic, Greek plates in Greek capitals, and so on
-(``FORMATS``).  VINs start with the world manufacturer identifier of a real maker; North
-American ones (first character 1-5) always carry a correct check digit, others only for
-``check_digit_fraction`` of them, like European production.
+Plates are drawn in each country's current formats (``_synth_plates``), VINs with the
+identifiers of real manufacturers (``_synth_vins``); queries are derived from stored
+records (``_synth_queries``).
 
 Records are JSONL-shaped dicts ``{"reference", "country", "plate", "vin"}``; a share use a
 distinguishing sign instead of the alpha-2 code, some plates are re-issued to a second
@@ -22,121 +18,19 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from matcher.vehicle._synth_plates import FORMATS, random_plates
+from matcher.vehicle._synth_queries import generate_queries
+from matcher.vehicle._synth_vins import WMIS, random_vins
 from matcher.vehicle.countries import DISTINGUISHING_SIGNS
-from matcher.vehicle.plates import normalise_plate
-from matcher.vehicle.vin import VIN_ALPHABET, with_check_digit
+
+__all__ = [
+    "CHUNK_RECORDS", "FORMATS", "WMIS", "generate_queries", "generate_registrations",
+    "random_plates", "random_vins", "synth_main",
+]
 
 #: Records produced per block of array work (a 100,000-record block is ~10 MB of arrays).
 CHUNK_RECORDS = 100_000
-_NO_IOU = "ABCDEFGHJKLMNPQRSTVWXYZ"
-_CONSONANTS = "BCDFGHJKLMNPRSTVWXYZ"
-_CYRILLIC = "АВЕКМНОРСТУХ"
-#: country -> [(pattern, letters, regions)]: in a pattern ``9`` is a digit, ``1`` a digit
-#: 1-9, ``L`` one of ``letters``, each ``R`` the next character of a region code drawn
-#: from ``regions`` (all of one length); anything else is written as is.
-FORMATS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
-    "NL": [(p, "BDFGHJKLNPRSTVXZ", ()) for p in
-           ("19-LLL-9", "1-LLL-99", "LL-199-L", "L-199-LL", "LLL-19-L", "L-19-LLL", "1-LL-199")],
-    "DE": [("R-LL 1999", _NO_IOU, ("B", "M", "K", "F", "S", "D", "H", "N", "L", "E")),
-           ("RR-L 199", _NO_IOU, ("HH", "HB", "DO", "BO", "KA", "MÜ", "LÖ", "TÜ", "GÖ", "FR")),
-           ("RRR-LL 199E", _NO_IOU, ("TÖL", "DÜW", "SÜW", "BGL", "LDS", "OHV"))],
-    "FR": [("LL-199-LL", _NO_IOU.replace("Q", ""), ())],
-    "BE": [("1-LLL-199", _NO_IOU, ())],
-    "IT": [("LL 199LL", _NO_IOU.replace("Q", ""), ())],
-    "ES": [("1999 LLL", _CONSONANTS, ())],
-    "PT": [("LL-19-LL", _NO_IOU, ())],
-    "PL": [("RR 19999", "", ("WA", "WE", "KR", "PO", "GD", "WR", "LU")),
-           ("RRR 199LL", _NO_IOU, ("WPI", "KRA", "PZA", "SKA"))],
-    "CZ": [("1R9 9999", "", ("A", "B", "C", "E", "H", "J", "K", "L", "M", "P", "S", "T"))],
-    "SK": [("RR-199LL", _NO_IOU, ("BA", "BB", "KE", "NR", "PO", "TT", "ZA", "TN"))],
-    "AT": [("R-1999L", _NO_IOU, ("W", "L", "G", "S")),
-           ("RR 199LL", _NO_IOU, ("GU", "LL", "KU", "BR", "VB", "IL"))],
-    "CH": [("RR 199999", "", ("ZH", "BE", "LU", "ZG", "BS", "SG", "AG", "TI", "VD", "GE"))],
-    "LU": [("LL 1999", _NO_IOU, ())],
-    "GB": [("LL19 LLL", _NO_IOU.replace("Q", ""), ())],
-    "IE": [("RRR-R-1999", "", ("191D", "201C", "222G", "241L")),
-           ("RRR-RR-199", "", ("192KY", "211MO", "231WX", "242LK"))],
-    "DK": [("LL 19 999", _NO_IOU, ())],
-    "NO": [("LL 19999", _NO_IOU.replace("Q", ""), ())],
-    "SE": [("LLL 19L", _NO_IOU.replace("Q", "").replace("V", ""), ())],
-    "FI": [("LLL-199", _NO_IOU, ())],
-    "EE": [("199 LLL", _NO_IOU, ())],
-    "LV": [("LL-1999", _NO_IOU, ())],
-    "LT": [("LLL 199", _NO_IOU, ())],
-    "HU": [("LL LL-199", _NO_IOU, ())],
-    "RO": [("RR 19 LLL", _NO_IOU, ("CJ", "TM", "IS", "CT", "BV", "AG"))],
-    "HR": [("RR 1999-LL", _NO_IOU, ("ZG", "ST", "RI", "OS", "ZD", "PU"))],
-    "SI": [("RR LL-199", _NO_IOU, ("LJ", "MB", "CE", "KR", "NM", "KP"))],
-    "BG": [("RR 1999 LL", _CYRILLIC, ("СА", "СВ", "РВ", "ВТ", "СТ", "ЕН", "КН", "РА")),
-           ("R 1999 LL", _CYRILLIC, ("В", "А", "Е", "Х", "Н", "М", "Р"))],
-    "UA": [("RR 1999 LL", "АВСЕНІКМОРТХ", ("АА", "АІ", "ВС", "АЕ", "ВН", "АХ"))],
-    "GR": [("LLL-1999", "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", ())],
-    "CY": [("LLL 199", _NO_IOU, ())],
-    "MT": [("LLL 199", _NO_IOU, ())],
-    "RS": [("RR 199-LL", _NO_IOU, ("BG", "NS", "NI", "KG", "SU"))],
-    "TR": [("RR LLL 199", _NO_IOU, ("34", "06", "35", "16", "07"))],
-}
-#: World manufacturer identifiers of real makers.  North American ones (1-5) carry check
-#: digits by law; the European ones here are often written with ``ZZZ`` filler.
-WMIS = ("WVW", "WBA", "WDD", "WAU", "VF1", "VF3", "VF7", "ZFA", "ZAR", "TMB", "VSS", "YV1",
-        "YS3", "SAL", "SAJ", "WF0", "W0L", "VNK", "JTD", "JHM", "KMH", "KNA", "1HG", "1FA",
-        "1G1", "2T1", "3VW", "5YJ", "1M8")
-_MODEL_YEARS = "ABCDEFGHJKLMNPRSTVWXY123456789"
 _SIGN_OF = {code: sign for sign, code in DISTINGUISHING_SIGNS.items()}
-
-
-def _fill(rng, pattern: str, letters: str, regions: tuple[str, ...], n: int) -> list[str]:
-    """``n`` plates of one pattern, built column by column as code points."""
-    codes = np.empty((n, len(pattern)), np.uint32)
-    region = rng.integers(0, max(len(regions), 1), n)
-    region_codes = np.array([[ord(c) for c in r] for r in regions] or [[0]], np.uint32)
-    r_position = 0
-    for i, char in enumerate(pattern):
-        if char == "9":
-            codes[:, i] = 48 + rng.integers(0, 10, n)
-        elif char == "1":
-            codes[:, i] = 49 + rng.integers(0, 9, n)
-        elif char == "L":
-            alphabet = np.array([ord(c) for c in letters], np.uint32)
-            codes[:, i] = alphabet[rng.integers(0, len(letters), n)]
-        elif char == "R":
-            codes[:, i] = region_codes[region, r_position]
-            r_position += 1
-        else:
-            codes[:, i] = ord(char)
-    return codes.view(f"<U{len(pattern)}").ravel().tolist()
-
-
-def random_plates(rng: np.random.Generator, countries: Sequence[str], n: int):
-    """(country codes, plates) for ``n`` vehicles drawn evenly from ``countries``."""
-    chosen = rng.integers(0, len(countries), n)
-    plates: list[str | None] = [None] * n
-    for c, country in enumerate(countries):
-        rows = np.flatnonzero(chosen == c)
-        formats = FORMATS[country]
-        which = rng.integers(0, len(formats), len(rows))
-        for f, (pattern, letters, regions) in enumerate(formats):
-            picked = rows[which == f]
-            made = _fill(rng, pattern, letters, regions, len(picked))
-            for row, plate in zip(picked.tolist(), made):
-                plates[row] = plate
-    return [countries[c] for c in chosen.tolist()], plates
-
-
-def random_vins(rng: np.random.Generator, n: int, check_digit_fraction: float = 0.3) -> list[str]:
-    """``n`` VINs: real WMI, random descriptor, model year, plant and a 6-digit serial."""
-    alphabet = np.array([ord(c) for c in VIN_ALPHABET], np.uint32)
-    codes = alphabet[rng.integers(0, len(alphabet), (n, 17))]
-    wmi = np.array([[ord(c) for c in w] for w in WMIS], np.uint32)[rng.integers(0, len(WMIS), n)]
-    codes[:, :3] = wmi
-    codes[:, 9] = np.array([ord(c) for c in _MODEL_YEARS], np.uint32)[
-        rng.integers(0, len(_MODEL_YEARS), n)]
-    codes[:, 11:] = 48 + rng.integers(0, 10, (n, 6))
-    vins = codes.view("<U17").ravel().tolist()
-    checked = (codes[:, 0] <= ord("5")) | (rng.random(n) < check_digit_fraction)
-    for i in np.flatnonzero(checked).tolist():
-        vins[i] = with_check_digit(vins[i])
-    return vins
 
 
 def generate_registrations(count: int, *, seed: int = 0, countries: Sequence[str] | None = None,
@@ -185,45 +79,6 @@ def _stream(rng, countries, count, prefix, fractions) -> Iterator[dict]:
             if vins[i] is not None:
                 record["vin"] = vins[i]
             yield record
-
-
-#: Characters an ANPR reader may put in place of each (a tolerant query's corruption).
-_MISREAD = {"0": "O", "O": "0", "D": "0", "1": "I", "I": "1", "L": "1", "2": "Z", "Z": "2",
-            "5": "S", "S": "5", "8": "B", "B": "8", "6": "G", "G": "6"}
-
-
-def generate_queries(records: Sequence[dict], count: int, *, seed: int = 1,
-                     tolerant_fraction: float = 0.2, miss_fraction: float = 0.1) -> list[dict]:
-    """Queries ``Q-00000001``... for stored ``records``: plate queries typed differently
-    (no separators, lower case, Cyrillic and Greek plates in Latin), VIN queries with
-    spaces, ANPR misreads with ``"tolerant": true``, and plates of vehicles not in the
-    register."""
-    rng = np.random.default_rng(seed)
-    sources = [r for r in records if "plate" in r or "vin" in r]
-    queries = []
-    for i in range(count):
-        reference = f"Q-{i + 1:08d}"
-        if not sources or rng.random() < miss_fraction:
-            country, plates = random_plates(rng, list(FORMATS), 1)
-            queries.append({"reference": reference, "country": country[0], "plate": plates[0]})
-            continue
-        record = sources[int(rng.integers(0, len(sources)))]
-        if "plate" in record and ("vin" not in record or rng.random() < 0.7):
-            plate = record["plate"].replace(" ", "").replace("-", "")
-            if rng.random() < 0.5:  # as an officer types it: Latin letters, upper case
-                plate = normalise_plate(plate)
-            query = {"reference": reference, "country": record["country"],
-                     "plate": plate.lower() if rng.random() < 0.3 else plate}
-            positions = [j for j, c in enumerate(plate) if c in _MISREAD]
-            if positions and rng.random() < tolerant_fraction:
-                j = positions[int(rng.integers(0, len(positions)))]
-                query["plate"] = plate[:j] + _MISREAD[plate[j]] + plate[j + 1:]
-                query["tolerant"] = True
-        else:
-            vin = record["vin"]
-            query = {"reference": reference, "vin": f"{vin[:3]} {vin[3:9]} {vin[9:]}"}
-        queries.append(query)
-    return queries
 
 
 def synth_main(argv: list[str] | None = None) -> int:
