@@ -20,9 +20,11 @@ def test_demo_small(tmp_path):
     assert "loaded 4,000 profiles" in out and "0 rejected" in out
     assert re.search(r"searched 60 queries against 4,000 stored profiles", out)
     assert re.search(r"exact\s+(\d+) of\s+\1\b", out)  # every re-submitted profile is found
-    answer = json.loads(out.strip().splitlines()[-1])
+    answer = json.loads(next(l for l in out.splitlines() if l.startswith("    {")))
     assert answer["hits"] and set(answer["hits"][0]) == {
         "reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches"}
+    assert "loaded 2,000 in" in out and "0 rejected" in out.split("vehicle register")[1]
+    assert re.search(r"searched 60 queries \(\d+ ANPR-tolerant\)", out)
 
 
 def test_benchmark_small():
