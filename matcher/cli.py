@@ -48,18 +48,28 @@ def _check_files(files: list[str]) -> list[Path]:
     return paths
 
 
-def _cmd_dna_add(args) -> int:
+def _reader(category: str, kind: str | None):
+    """Input reader of a category: DNA also takes GeneMapper CSV, fingers JSON Lines."""
+    if category == "dna":
+        from matcher.dna.formats import read_records
+        return lambda path: read_records(path, default_kind=kind)
+    from matcher.records import read_jsonl
+    return lambda path: read_jsonl(open(path, "rb"))
+
+
+def _cmd_add(args) -> int:
     from matcher._progress import Progress, count_lines
-    from matcher.dna.formats import read_records
     paths = _check_files(args.files)
+    read = _reader(args.category, getattr(args, "kind", None))
     rejected = added = replaced = 0
     generation = None
     with _open(args.home) as home:
+        database = getattr(home, args.category)
         for path in paths:
             progress = Progress(f"adding {path.name}", None)
             if progress.enabled:
                 progress.total = count_lines(path)
-            report = home.dna.add_raw(read_records(path, default_kind=args.kind), progress=progress)
+            report = database.add_raw(read(path), progress=progress)
             progress.close()
             for entry in report.rejected:
                 _emit({"file": str(path), **entry}, sys.stderr)
@@ -71,16 +81,15 @@ def _cmd_dna_add(args) -> int:
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
-def _cmd_dna_search(args) -> int:
-    from matcher.dna.formats import read_records
+def _cmd_search(args) -> int:
     path = _check_files([args.queries])[0]
     failed = 0
     with _open(args.home) as home:
-        raws = list(read_records(path))
+        raws = list(_reader(args.category, None)(path))
         whole_file = [r for r in raws if r.line == 0]
         for raw in whole_file:
             _emit({"file": str(path), "line": 0, "reference": None, "reasons": [raw.error]}, sys.stderr)
-        answers = home.dna.search_raw(r for r in raws if r.line != 0)
+        answers = getattr(home, args.category).search_raw(r for r in raws if r.line != 0)
     for answer in answers:
         line = answer.pop("line", None)
         if "error" in answer:
@@ -91,18 +100,18 @@ def _cmd_dna_search(args) -> int:
     return EXIT_REJECTED if failed or whole_file else EXIT_OK
 
 
-def _cmd_dna_delete(args) -> int:
+def _cmd_delete(args) -> int:
     with _open(args.home) as home:
-        report = home.dna.delete(args.references)
+        report = getattr(home, args.category).delete(args.references)
     for reference in report.not_found:
         _emit({"line": None, "reference": reference, "reasons": ["reference: not found"]}, sys.stderr)
     _emit({"deleted": report.deleted, "not_found": report.not_found, "generation": report.generation})
     return EXIT_REJECTED if report.not_found else EXIT_OK
 
 
-def _cmd_dna_stats(args) -> int:
+def _cmd_stats(args) -> int:
     with _open(args.home) as home:
-        stats = home.dna.stats()
+        stats = getattr(home, args.category).stats()
     print(json.dumps(stats, indent=2, ensure_ascii=False))
     return EXIT_OK
 
@@ -143,24 +152,39 @@ def build_parser() -> argparse.ArgumentParser:
                      help="kind of CSV samples when the file has no Kind column (default: "
                           "stain, i.e. unidentified; a person profile claims an identity, "
                           "so say --kind person explicitly)")
-    add.set_defaults(handler=_cmd_dna_add)
+    add.set_defaults(handler=_cmd_add, category="dna")
     search = dna.add_parser("search", help="search profiles; one JSON answer line per query")
     search.add_argument("home")
     search.add_argument("queries", metavar="QUERIES.jsonl")
-    search.set_defaults(handler=_cmd_dna_search)
+    search.set_defaults(handler=_cmd_search, category="dna")
     delete = dna.add_parser("delete", help="delete profiles by reference")
     delete.add_argument("home")
     delete.add_argument("references", nargs="+", metavar="REFERENCE")
-    delete.set_defaults(handler=_cmd_dna_delete)
+    delete.set_defaults(handler=_cmd_delete, category="dna")
     stats = dna.add_parser("stats", help="counts, locus coverage, index memory")
     stats.add_argument("home")
-    stats.set_defaults(handler=_cmd_dna_stats)
+    stats.set_defaults(handler=_cmd_stats, category="dna")
     synth = dna.add_parser("synth", help="synthetic profiles as JSON Lines (see --help)",
                            add_help=False)
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
 
     finger = sub.add_parser("finger", help="fingerprints").add_subparsers(
         dest="finger_command", required=True)
+    f_add = finger.add_parser("add", help="enrol fingerprint records from JSON Lines files")
+    f_add.add_argument("home")
+    f_add.add_argument("files", nargs="+", metavar="FILE")
+    f_add.set_defaults(handler=_cmd_add, category="finger")
+    f_search = finger.add_parser("search", help="candidate lists; one JSON answer per query")
+    f_search.add_argument("home")
+    f_search.add_argument("queries", metavar="QUERIES.jsonl")
+    f_search.set_defaults(handler=_cmd_search, category="finger")
+    f_delete = finger.add_parser("delete", help="delete fingerprint records by reference")
+    f_delete.add_argument("home")
+    f_delete.add_argument("references", nargs="+", metavar="REFERENCE")
+    f_delete.set_defaults(handler=_cmd_delete, category="finger")
+    f_stats = finger.add_parser("stats", help="counts of records and enrolled fingers")
+    f_stats.add_argument("home")
+    f_stats.set_defaults(handler=_cmd_stats, category="finger")
     for name, text in (("inspect", "print a parsed ISO/ANSI minutiae record as JSON"),
                        ("synth", "synthetic fingers as JSON Lines (see --help)")):
         finger.add_parser(name, help=text, add_help=False).add_argument(

@@ -83,11 +83,33 @@ class DnaSettings:
 
 
 @dataclass(frozen=True)
+class FingerSettings:
+    """Fingerprint search settings (issue 3; Prüm candidate limits in notes/prum.md)."""
+
+    #: Most candidates one answer lists (Prüm: 1 to 10 depending on the search type).
+    max_candidates: int = 10
+    #: Galleries with at most this many fingers are searched exhaustively with MCC; larger
+    #: ones go through the embedding shortlist first.
+    exhaustive_below: int = 20_000
+    #: Share of the gallery the embedding shortlist keeps for MCC re-ranking (penetration).
+    shortlist_fraction: float = 0.01
+
+    def validate(self) -> None:
+        if not isinstance(self.max_candidates, int) or not 1 <= self.max_candidates <= 100:
+            raise ConfigError(f"finger.max_candidates must be an integer 1..100, got {self.max_candidates!r}")
+        if not isinstance(self.exhaustive_below, int) or self.exhaustive_below < 0:
+            raise ConfigError(f"finger.exhaustive_below must be an integer >= 0, got {self.exhaustive_below!r}")
+        if not isinstance(self.shortlist_fraction, (int, float)) or not 0 < self.shortlist_fraction <= 1:
+            raise ConfigError(f"finger.shortlist_fraction must be in (0, 1], got {self.shortlist_fraction!r}")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything in a home's ``config.toml``."""
 
     partner: str = "XX"
     dna: DnaSettings = field(default_factory=DnaSettings)
+    finger: FingerSettings = field(default_factory=FingerSettings)
 
     @classmethod
     def load(cls, path: Path) -> "Config":
@@ -103,7 +125,13 @@ class Config:
             raise ConfigError(f"{path}: unknown setting(s) in [dna]: {', '.join(unknown)}")
         dna = DnaSettings(**dna_data)
         dna.validate()
-        return cls(partner=str(home.get("partner", "XX")), dna=dna)
+        finger_data = data.get("finger", {})
+        unknown = sorted(set(finger_data) - {f.name for f in fields(FingerSettings)})
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) in [finger]: {', '.join(unknown)}")
+        finger = FingerSettings(**finger_data)
+        finger.validate()
+        return cls(partner=str(home.get("partner", "XX")), dna=dna, finger=finger)
 
     def dump(self) -> str:
         lines = [
@@ -125,6 +153,8 @@ class Config:
         for key, table in tables:
             lines += ["", f"[dna.{key}]"]
             lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+        lines += ["", "[finger]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in asdict(self.finger).items()]
         return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from matcher.config import CONFIG_FILE, Config, ConfigError
 from matcher.dna.database import DnaDatabase
+from matcher.finger.database import FingerDatabase
 from matcher.store import STORE_FILE, Store
 from matcher.vehicle.database import VehicleDatabase
 
@@ -27,6 +28,7 @@ class Home:
         self.store = store
         self.dna = DnaDatabase(store, config.dna, path)
         self.vehicle = VehicleDatabase(store, path)
+        self.finger = FingerDatabase(store, config.finger)
 
     def close(self) -> None:
         try:

@@ -1,0 +1,199 @@
+"""``home.finger``: enrol, search and delete fingerprint records of one home.
+
+Search answers a candidate list for the requesting examiner (Prüm: the machine never
+declares an identification on its own): each probe finger is scored with MCC (LSS-R)
+against the enrolled fingers at the same position (every position when either side's
+position is unknown, as for a latent), per-finger scores of one record are fused by the sum
+rule, and the best ``max_candidates`` records are returned.  A candidate is flagged ``hit``
+when one of its fingers scored at or above ``mcc.DECISION_THRESHOLD`` (at most 0.1 % of
+impostor comparisons reach it; against a gallery of N fingers expect about N x 0.001 false
+hits per probe finger, which is why the list is ranked and an examiner verifies it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.config import FingerSettings
+from matcher.finger import mcc
+from matcher.finger.gallery import KIND_NAMES, FingerGallery
+from matcher.finger.records import FingerRecordRejected, normalise_record
+from matcher.finger.templates import finger_to_json
+from matcher.records import RawRecord
+from matcher.store import Store
+
+CATEGORY = "finger"
+ADD_BATCH = 2_000
+
+
+@dataclass(slots=True)
+class AddReport:
+    added: int = 0
+    replaced: int = 0
+    fingers: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    generation: int = 0
+
+
+@dataclass(slots=True)
+class DeleteReport:
+    deleted: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    generation: int = 0
+
+
+class FingerDatabase:
+    """One home's fingerprint category, kept in step with the store."""
+
+    def __init__(self, store: Store, settings: FingerSettings):
+        self.store = store
+        self.settings = settings
+        self.gallery = FingerGallery()
+        self.generation = 0
+        self._replay(0)
+        self.generation = store.generation()
+
+    def _replay(self, after: int) -> None:
+        self.gallery.remove_rowids(self.store.removed_rowids(CATEGORY, after_generation=after))
+        for record in self.store.records(CATEGORY, after_generation=after):
+            body = json.loads(record.body)
+            parsed = normalise_record({"reference": record.reference, "kind": record.kind,
+                                       "fingers": body["fingers"]})
+            self.gallery.add(record.rowid, record.kind, parsed.fingers)
+
+    def refresh(self) -> None:
+        """Catch up with writes another process committed."""
+        current = self.store.generation()
+        if current != self.generation:
+            self._replay(self.generation)
+            self.generation = current
+
+    def add(self, records: Iterable[dict]) -> AddReport:
+        return self.add_raw(RawRecord(i, data=r) for i, r in enumerate(records, start=1))
+
+    def add_raw(self, raws: Iterable[RawRecord], *, progress=None) -> AddReport:
+        """Validate and store records; a record whose reference exists replaces it."""
+        self.refresh()
+        report = AddReport(generation=self.generation)
+        batch = []
+        for raw in raws:
+            if raw.error is not None:
+                report.rejected.append({"line": raw.line, "reference": raw.reference,
+                                        "reasons": [raw.error]})
+                continue
+            try:
+                batch.append(normalise_record(raw.data))
+            except FingerRecordRejected as exc:
+                report.rejected.append({"line": raw.line, "reference": exc.reference,
+                                        "reasons": exc.reasons})
+                continue
+            if len(batch) >= ADD_BATCH:
+                self._commit(batch, report, progress)
+                batch = []
+        self._commit(batch, report, progress)
+        return report
+
+    def _commit(self, records, report: AddReport, progress) -> None:
+        if not records:
+            return
+        latest = list({r.reference: r for r in records}.values())
+        upserts = [(r.reference, r.kind, json.dumps(
+            {"fingers": [finger_to_json(f) for f in r.fingers]}, separators=(",", ":")), 0)
+            for r in latest]
+        result = self.store.write(CATEGORY, upserts)
+        if result.generation != self.generation + 1:   # another writer came in between
+            self._replay(self.generation)
+        else:
+            self.gallery.remove_rowids(result.replaced)
+            for rowid, record in zip(result.inserted, latest):
+                self.gallery.add(rowid, record.kind, record.fingers)
+        self.generation = report.generation = result.generation
+        report.added += len(latest) - len(result.replaced)
+        report.replaced += len(result.replaced) + len(records) - len(latest)
+        report.fingers += sum(len(r.fingers) for r in latest)
+        if progress is not None:
+            progress(len(records))
+
+    def delete(self, references: Iterable[str]) -> DeleteReport:
+        self.refresh()
+        wanted = list(dict.fromkeys(references))
+        result = self.store.write(CATEGORY, deletes=wanted)
+        if result.generation != self.generation + 1:
+            self._replay(self.generation)
+        else:
+            self.gallery.remove_rowids(result.deleted)
+        self.generation = result.generation
+        missing = set(result.not_found)
+        return DeleteReport([r for r in wanted if r not in missing], result.not_found,
+                            result.generation)
+
+    def search(self, queries: Iterable[dict]) -> list[dict]:
+        return self.search_raw(RawRecord(i, data=q) for i, q in enumerate(queries, start=1))
+
+    def search_raw(self, raws: Iterable[RawRecord]) -> list[dict]:
+        """One answer per query, in order: ``{"query", "hit", "candidates": [...]}`` or
+        ``{"query", "error"}``."""
+        self.refresh()
+        answers = []
+        for raw in raws:
+            if raw.error is not None:
+                answers.append({"query": raw.reference, "error": raw.error, "line": raw.line})
+                continue
+            try:
+                query = normalise_record(raw.data, query=True)
+            except FingerRecordRejected as exc:
+                answers.append({"query": exc.reference, "error": "; ".join(exc.reasons),
+                                "line": raw.line})
+                continue
+            answers.append(self._search_one(query))
+        return answers
+
+    def _search_one(self, query) -> dict:
+        gallery = self.gallery
+        positions = np.array(gallery.position, np.int64)
+        best: dict[int, list] = {}   # rowid -> [fused score, best single score, its position]
+        for finger in query.fingers:
+            entries, scores = gallery.score(gallery.describe(finger))
+            if len(entries) == 0:
+                continue
+            if finger.position:
+                same = (positions[entries] == finger.position) | (positions[entries] == 0)
+                scores = np.where(same, scores, 0.0)
+            per_record: dict[int, tuple[float, int]] = {}
+            for entry, score in zip(entries.tolist(), scores.tolist()):
+                if score <= 0:
+                    continue
+                rowid = gallery.rowid[entry]
+                if score > per_record.get(rowid, (0.0, 0))[0]:
+                    per_record[rowid] = (score, gallery.position[entry])
+            for rowid, (score, position) in per_record.items():
+                slot = best.setdefault(rowid, [0.0, 0.0, position])
+                slot[0] += score
+                if score > slot[1]:
+                    slot[1], slot[2] = score, position
+        names = self.store.references(best)
+        ranked = sorted(((v[0], -rowid, rowid) for rowid, v in best.items()
+                         if names.get(rowid, (None,))[0] != query.reference), reverse=True)
+        candidates = []
+        for fused, _, rowid in ranked[: self.settings.max_candidates]:
+            reference, kind = names[rowid]
+            single, position = best[rowid][1], best[rowid][2]
+            candidates.append({"reference": reference, "kind": kind, "position": position,
+                               "score": round(fused, 4), "hit": single >= mcc.DECISION_THRESHOLD})
+        return {"query": query.reference, "hit": any(c["hit"] for c in candidates),
+                "candidates": candidates}
+
+    def stats(self) -> dict:
+        self.refresh()
+        counts = self.store.counts(CATEGORY)
+        return {"records": counts.get("person", 0) + counts.get("latent", 0),
+                "persons": counts.get("person", 0), "latents": counts.get("latent", 0),
+                "fingers": len(self.gallery), "tombstones": counts["tombstones"],
+                "generation": self.generation}
+
+    def close(self) -> None:
+        pass
