@@ -54,7 +54,11 @@ def _reader(category: str, kind: str | None):
         from matcher.dna.formats import read_records
         return lambda path: read_records(path, default_kind=kind)
     from matcher.records import read_jsonl
-    return lambda path: read_jsonl(open(path, "rb"))
+
+    def read(path):
+        with open(path, "rb") as stream:
+            yield from read_jsonl(stream)
+    return read
 
 
 def _cmd_add(args) -> int:
@@ -82,10 +86,14 @@ def _cmd_add(args) -> int:
 
 
 def _cmd_search(args) -> int:
-    path = _check_files([args.queries])[0]
+    if args.queries == "-":  # queries on standard input
+        from matcher.records import read_jsonl
+        path, raws = Path("<stdin>"), list(read_jsonl(sys.stdin.buffer))
+    else:
+        path = _check_files([args.queries])[0]
+        raws = list(_reader(args.category, None)(path))
     failed = 0
     with _open(args.home) as home:
-        raws = list(_reader(args.category, None)(path))
         whole_file = [r for r in raws if r.line == 0]
         for raw in whole_file:
             _emit({"file": str(path), "line": 0, "reference": None, "reasons": [raw.error]}, sys.stderr)
@@ -116,23 +124,35 @@ def _cmd_stats(args) -> int:
     return EXIT_OK
 
 
-def _cmd_vehicle(args) -> int:
-    from matcher._progress import Progress
-    from matcher.vehicle import cli as vehicle_cli
-    with _open(args.home) as home:
-        if args.vehicle_command == "add":
-            return vehicle_cli.add_main(home.vehicle, args.files,
-                                        progress=lambda path: Progress(f"adding {path.name}"))
-        if args.vehicle_command == "search":
-            return vehicle_cli.search_main(home.vehicle, args.queries)
-        if args.vehicle_command == "delete":
-            return vehicle_cli.delete_main(home.vehicle, args.references)
-        return vehicle_cli.stats_main(home.vehicle)
-
-
 def _cmd_demo(args) -> int:
     from matcher.demo import run_demo
     return run_demo(profiles=args.profiles, queries=args.queries, workdir=args.dir)
+
+
+def _category(sub, category: str, title: str, noun: str, sources: str, stats_help: str) -> dict:
+    """add|search|delete|stats|synth subcommands of one category, all with the same shapes."""
+    commands = sub.add_parser(category, help=title).add_subparsers(
+        dest=f"{category}_command", required=True)
+    made = {"_sub": commands}
+    for name, text, extra in (
+            ("add", f"store {noun} from {sources}", ("files", "+", "FILE")),
+            ("search", "search; one JSON answer line per query, input order ('-': stdin)",
+             ("queries", None, "QUERIES.jsonl")),
+            ("delete", f"delete {noun} by reference", ("references", "+", "REFERENCE")),
+            ("stats", stats_help, None)):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("home")
+        if extra:
+            dest, nargs, metavar = extra
+            command.add_argument(dest, nargs=nargs, metavar=metavar)
+        handler = {"add": _cmd_add, "search": _cmd_search, "delete": _cmd_delete,
+                   "stats": _cmd_stats}[name]
+        command.set_defaults(handler=handler, category=category)
+        made[name] = command
+    # synth owns its options; main() hands it the rest of the command line
+    made["synth"] = commands.add_parser("synth", help=f"synthetic {noun} (see its --help)",
+                                        add_help=False)
+    return made
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,69 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--partner", default="XX", help="this node's partner code, e.g. NL")
     init.set_defaults(handler=_cmd_init)
 
-    dna = sub.add_parser("dna", help="DNA profiles").add_subparsers(dest="dna_command", required=True)
-    add = dna.add_parser("add", help="store profiles from JSON Lines or GeneMapper CSV files")
-    add.add_argument("home")
-    add.add_argument("files", nargs="+", metavar="FILE")
-    add.add_argument("--kind", choices=("person", "stain"), default="stain",
-                     help="kind of CSV samples when the file has no Kind column (default: "
-                          "stain, i.e. unidentified; a person profile claims an identity, "
-                          "so say --kind person explicitly)")
-    add.set_defaults(handler=_cmd_add, category="dna")
-    search = dna.add_parser("search", help="search profiles; one JSON answer line per query")
-    search.add_argument("home")
-    search.add_argument("queries", metavar="QUERIES.jsonl")
-    search.set_defaults(handler=_cmd_search, category="dna")
-    delete = dna.add_parser("delete", help="delete profiles by reference")
-    delete.add_argument("home")
-    delete.add_argument("references", nargs="+", metavar="REFERENCE")
-    delete.set_defaults(handler=_cmd_delete, category="dna")
-    stats = dna.add_parser("stats", help="counts, locus coverage, index memory")
-    stats.add_argument("home")
-    stats.set_defaults(handler=_cmd_stats, category="dna")
-    synth = dna.add_parser("synth", help="synthetic profiles as JSON Lines (see --help)",
-                           add_help=False)
-    synth.add_argument("synth_args", nargs=argparse.REMAINDER)
-
-    finger = sub.add_parser("finger", help="fingerprints").add_subparsers(
-        dest="finger_command", required=True)
-    f_add = finger.add_parser("add", help="enrol fingerprint records from JSON Lines files")
-    f_add.add_argument("home")
-    f_add.add_argument("files", nargs="+", metavar="FILE")
-    f_add.set_defaults(handler=_cmd_add, category="finger")
-    f_search = finger.add_parser("search", help="candidate lists; one JSON answer per query")
-    f_search.add_argument("home")
-    f_search.add_argument("queries", metavar="QUERIES.jsonl")
-    f_search.set_defaults(handler=_cmd_search, category="finger")
-    f_delete = finger.add_parser("delete", help="delete fingerprint records by reference")
-    f_delete.add_argument("home")
-    f_delete.add_argument("references", nargs="+", metavar="REFERENCE")
-    f_delete.set_defaults(handler=_cmd_delete, category="finger")
-    f_stats = finger.add_parser("stats", help="counts of records and enrolled fingers")
-    f_stats.add_argument("home")
-    f_stats.set_defaults(handler=_cmd_stats, category="finger")
-    for name, text in (("inspect", "print a parsed ISO/ANSI minutiae record as JSON"),
-                       ("synth", "synthetic fingers as JSON Lines (see --help)")):
-        finger.add_parser(name, help=text, add_help=False).add_argument(
-            "args", nargs=argparse.REMAINDER)
-
-    vehicle = sub.add_parser("vehicle", help="vehicle registrations").add_subparsers(
-        dest="vehicle_command", required=True)
-    v_add = vehicle.add_parser("add", help="store registrations from JSON Lines files")
-    v_add.add_argument("home")
-    v_add.add_argument("files", nargs="+", metavar="FILE")
-    v_search = vehicle.add_parser("search", help="plate or VIN lookups; one JSON answer per query")
-    v_search.add_argument("home")
-    v_search.add_argument("queries", metavar="QUERIES.jsonl")
-    v_delete = vehicle.add_parser("delete", help="delete registrations by reference")
-    v_delete.add_argument("home")
-    v_delete.add_argument("references", nargs="+", metavar="REFERENCE")
-    v_stats = vehicle.add_parser("stats", help="counts and index memory")
-    v_stats.add_argument("home")
-    vehicle.add_parser("synth", help="synthetic registrations (see --help)",
-                       add_help=False).add_argument("args", nargs=argparse.REMAINDER)
-    for command in (v_add, v_search, v_delete, v_stats):
-        command.set_defaults(handler=_cmd_vehicle)
+    dna = _category(sub, "dna", "DNA profiles", "profiles",
+                    "JSON Lines or GeneMapper CSV files", "counts, locus coverage, index memory")
+    dna["add"].add_argument("--kind", choices=("person", "stain"), default="stain",
+                            help="kind of CSV samples when the file has no Kind column (default: "
+                                 "stain, i.e. unidentified; a person profile claims an identity, "
+                                 "so say --kind person explicitly)")
+    finger = _category(sub, "finger", "fingerprints", "fingerprint records", "JSON Lines files",
+                       "counts of records and enrolled fingers")
+    finger["inspect"] = finger["_sub"].add_parser(
+        "inspect", help="print a parsed ISO/ANSI minutiae record as JSON", add_help=False)
+    _category(sub, "vehicle", "vehicle registrations", "registrations", "JSON Lines files",
+              "counts and index memory")
 
     demo = sub.add_parser("demo", help="synthetic national database, searches, summary")
     demo.add_argument("--profiles", type=int, default=200_000)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from matcher.store import Store
-from matcher.vehicle.cli import add_main, delete_main, read_jsonl, search_main, stats_main
+from matcher.records import read_jsonl
 from matcher.vehicle.database import CATEGORY, SNAPSHOT_FILE, VehicleDatabase
 from matcher.vehicle.synth import generate_queries, generate_registrations
 
@@ -191,7 +191,8 @@ def test_bad_records_are_rejected_with_line_reference_and_field(tmp_path):
     store.close()
 
 
-def test_cli_functions_follow_the_contract(tmp_path):
+def test_cli_follows_the_contract(tmp_path, capsys, monkeypatch):
+    from matcher.cli import main
     records = tmp_path / "records.jsonl"
     records.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS)
                        + '\n{"reference": "BAD", "country": "NL"}\n', encoding="utf-8")
@@ -199,34 +200,39 @@ def test_cli_functions_follow_the_contract(tmp_path):
     queries.write_text('{"reference": "Q1", "country": "B", "plate": "1abc234"}\n'
                        '{"reference": "Q2", "vin": "1M8GDM9AXKP04278Q"}\n'
                        '{"vin": "1M8GDM9AXKP042788"}\n', encoding="utf-8")
-    store, db = _open(tmp_path)
-    out, err = io.StringIO(), io.StringIO()
-    assert add_main(db, [tmp_path / "missing.jsonl", records], stdout=out, stderr=err) == 2
-    assert "missing.jsonl: no such file" in err.getvalue() and db.stats()["records"] == 0
-    out, err = io.StringIO(), io.StringIO()
-    assert add_main(db, [records], stdout=out, stderr=err) == 1
-    assert json.loads(out.getvalue()) == {"added": 7, "replaced": 0, "rejected": 1, "generation": 1}
-    rejection = json.loads(err.getvalue())
+    home = tmp_path / "home"
+    assert main(["init", str(home)]) == 0
+    capsys.readouterr()
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = run("vehicle", "add", home, tmp_path / "missing.jsonl", records)
+    assert code == 2 and "missing.jsonl: no such file" in err
+    code, out, err = run("vehicle", "add", home, records)
+    assert code == 1
+    assert json.loads(out) == {"added": 7, "replaced": 0, "rejected": 1, "generation": 1}
+    rejection = json.loads(err)
     assert (rejection["line"], rejection["reference"], rejection["file"]) == (8, "BAD", str(records))
-    out, err = io.StringIO(), io.StringIO()
-    assert search_main(db, queries, stdout=out, stderr=err) == 1
-    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    code, out, err = run("vehicle", "search", home, queries)
+    assert code == 1
+    answers = [json.loads(line) for line in out.splitlines()]
     assert [a["query"] for a in answers] == ["Q1", "Q2", None]
     assert len(answers[0]["hits"]) == 2 and "error" in answers[1] and len(answers[2]["hits"]) == 2
-    (rejected,) = [json.loads(line) for line in err.getvalue().splitlines()]
+    (rejected,) = [json.loads(line) for line in err.splitlines()]
     assert (rejected["line"], rejected["reference"]) == (2, "Q2")
     assert rejected["reasons"][0].startswith("vin: letter Q at position 17")
-    out = io.StringIO()
-    assert search_main(db, "-", stdout=out, stdin=io.BytesIO(b'{"vin":"1M8GDM9AXKP042788"}\n')) == 0
-    out, err = io.StringIO(), io.StringIO()
-    assert delete_main(db, ["US-1", "nope"], stdout=out, stderr=err) == 1
-    assert json.loads(out.getvalue())["deleted"] == ["US-1"]
-    assert json.loads(err.getvalue())["reference"] == "nope"
-    out = io.StringIO()
-    assert stats_main(db, stdout=out) == 0 and json.loads(out.getvalue())["records"] == 6
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"vin":"1M8GDM9AXKP042788"}\n')))
+    code, out, err = run("vehicle", "search", home, "-")
+    assert code == 0 and len(json.loads(out)["hits"]) == 2
+    code, out, err = run("vehicle", "delete", home, "US-1", "nope")
+    assert code == 1 and json.loads(out)["deleted"] == ["US-1"]
+    assert json.loads(err)["reference"] == "nope"
+    code, out, err = run("vehicle", "stats", home)
+    assert code == 0 and json.loads(out)["records"] == 6
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
-    out, err = io.StringIO(), io.StringIO()
-    assert search_main(db, empty, stdout=out, stderr=err) == 1 and out.getvalue() == ""
-    assert "file is empty" in err.getvalue()
-    store.close()
+    code, out, err = run("vehicle", "search", home, empty)
+    assert code == 1 and out == "" and "file is empty" in err
