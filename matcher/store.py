@@ -78,6 +78,16 @@ class WriteResult:
     not_found: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class DeleteReport:
+    """What a category's ``delete(references)`` did: deleted and unknown references, and the
+    generation the deletion committed under."""
+
+    deleted: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    generation: int = 0
+
+
 class Store:
     """A home's SQLite database.  One writer at a time; readers never block it (WAL)."""
 

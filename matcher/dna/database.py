@@ -21,7 +21,7 @@ from matcher.dna.formats import RawRecord
 from matcher.dna.index import KIND_CODES, DnaIndex, presence_order
 from matcher.dna.kernels import QUALITY_NAMES
 from matcher.dna.profile import Normaliser, Profile, ProfileRejected
-from matcher.store import Store, StoredRecord
+from matcher.store import DeleteReport, Store, StoredRecord
 
 CATEGORY = "dna"
 SNAPSHOT_FILE = "dna-index.npz"
@@ -41,13 +41,6 @@ class AddReport:
     added: int = 0
     replaced: int = 0
     rejected: list[dict] = field(default_factory=list)
-    generation: int = 0
-
-
-@dataclass(slots=True)
-class DeleteReport:
-    deleted: list[str] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
     generation: int = 0
 
 

@@ -24,7 +24,7 @@ from matcher.finger.gallery import KIND_NAMES, FingerGallery
 from matcher.finger.records import FingerRecordRejected, normalise_record
 from matcher.finger.templates import finger_to_json
 from matcher.records import RawRecord
-from matcher.store import Store
+from matcher.store import DeleteReport, Store
 
 CATEGORY = "finger"
 ADD_BATCH = 2_000
@@ -36,13 +36,6 @@ class AddReport:
     replaced: int = 0
     fingers: int = 0
     rejected: list[dict] = field(default_factory=list)
-    generation: int = 0
-
-
-@dataclass(slots=True)
-class DeleteReport:
-    deleted: list[str] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
     generation: int = 0
 
 

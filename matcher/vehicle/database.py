@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from matcher.records import RawRecord
-from matcher.store import Store, StoredRecord
+from matcher.store import DeleteReport, Store, StoredRecord
 from matcher.vehicle._answers import fill_hits, read_queries
 from matcher.vehicle._records import (
     FLAG_VIN_CHECK_DIGIT, RecordRejected, Registration, VehicleQuery, normalise_query,
@@ -65,13 +65,6 @@ class AddReport:
     generation: int = 0
     vins: int = 0
     vin_check_digit_valid: int = 0
-
-
-@dataclass(slots=True)
-class DeleteReport:
-    deleted: list[str] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
-    generation: int = 0
 
 
 class VehicleDatabase:
