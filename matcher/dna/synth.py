@@ -125,7 +125,8 @@ def synth_main(argv: list[str] | None = None) -> int:
     reported on standard error.
     """
     parser = argparse.ArgumentParser(prog="matcher dna synth", description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, required=True, help="number of database records")
+    parser.add_argument("--count", "--profiles", "-n", dest="count", type=int, required=True,
+                        help="number of database records")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output)")
     parser.add_argument("--population", default=DEFAULT_POPULATION, choices=POPULATIONS,
                         help="allele frequency table")
