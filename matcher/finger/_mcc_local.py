@@ -1,64 +1,73 @@
 """numba kernels for MCC's local similarity (spec 4; Cappelli, Ferrara, Maltoni, TPAMI
-32(12) 2010, section 4): popcounts of bit-based cylinders, the validity layout they need,
-and nP, the number of pairs a consolidation averages.
+32(12) 2010, section 4): the popcounts of bit-based cylinder pairs, and nP, the number of
+pairs a consolidation averages.
 
-Local similarity of probe cylinder a and gallery cylinder b (bits already zero outside
-their own validity, so ``a & vb`` is a restricted to the cells valid in both):
+Local similarity of probe cylinder a and gallery cylinder b:
 
-    lambda = 1 - sqrt(|(a & vb) ^ (b & va)|) / (sqrt(|a & vb|) + sqrt(|b & va|))
+    lambda = 1 - sqrt(|x ^ y|) / (sqrt(|x|) + sqrt(|y|)),  x = a & vb, y = b & va
 
-and 0 when |wrap(theta_a - theta_b)| > delta_theta, when fewer than minME of the cells are
-valid in both, or when both restricted cylinders are empty.
+and no pair (a similarity of 0) when |wrap(theta_a - theta_b)| > delta_theta, when fewer
+than minME of the cells are valid in both, or when |x| = |y| = 0.
 
-Speed: the popcount is the standard SWAR bit count, which LLVM recognises as ``ctpop``
-and, with the validity words repeated per direction bin so the loop is a plain reduction
-over W words, vectorises to ``vpopcntq`` (AVX-512 VPOPCNTDQ) on this machine; indexing the
-per-cell validity with ``w % S`` inside the loop blocked the vectoriser (3.4x slower).
+Counts.  With cnt_a(c) the number of direction bins set at spatial cell c, held as bit
+planes (cnt = P0 + 2 P1 + 4 P2 for ND = 6), |x| = sum_p 2^p |P_p(a) & vb| and likewise
+|y|; |x ^ y| = |x| + |y| - 2 |x & y| and |x & y| = sum_k |a_k & b_k & va & vb|: 13
+popcounts a pair for NS = 8 instead of 18.
+
+Layout (``probe_lanes``): the probe's cylinders, sorted by direction, repeated over three
+turns (directions - 2 pi, as they are, + 2 pi) and stored word-major, one lane per
+cylinder copy.  The probe cylinders within delta_theta of a gallery cylinder are then one
+run of lanes; ``count_lanes`` runs a loop over that run that LLVM vectorises
+(``vpopcntq``, four lanes at a time), writing the three counts of each lane packed in
+one word.  Runs are rounded up to whole vectors (``LANE_BLOCK``) and found from a
+table by direction bucket (``window_table``): lanes outside the exact window get zero
+counts, hence no pair.  ``popcount`` is ``llvm.ctpop`` itself: LLVM's recognition of the
+bit-twiddling idiom broke when a shift followed it (a 2-3x slower loop).
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
 from numba import njit
+from numba.core.extending import intrinsic
+from numba.cpython.unsafe.numbers import viewer
 
 _CACHE = os.environ.get("MATCHER_NUMBA_NO_CACHE") is None
 
 # Indices into the settings vector; the same values as ``_mcc_kernels.M_*``.
 _M_MIN_NP, _M_MAX_NP, _M_MU_P, _M_TAU_P = 2, 3, 4, 5
 
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
+#: Lanes a run is rounded up to (the vector width of the counting loop).
+LANE_BLOCK = 4
+#: Direction buckets of ``window_table``.
+BUCKETS = 64
+#: Bits of each count in a packed lane word (|x|, |y|, |x & y|).
+_FIELD = np.uint64(21)
+_FIELD_MASK = np.uint64((1 << 21) - 1)
+#: Margin (rad) of the window around +-delta_theta: far above rounding error, so every
+#: pair the exact test accepts lies inside.
+_WINDOW_MARGIN = 1e-6
+
+
+@intrinsic
+def _ctpop(typingctx, word):
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return word(word), codegen
 
 
 @njit("uint64(uint64)", nogil=True, cache=_CACHE, inline="always")
 def popcount(word):
-    """Set bits of a 64-bit word (SWAR form, compiled to ``popcnt``/``vpopcntq``)."""
-    word = word - ((word >> np.uint64(1)) & _M1)
-    word = (word & _M2) + ((word >> np.uint64(2)) & _M2)
-    word = (word + (word >> np.uint64(4))) & _M4
-    return (word * _H01) >> np.uint64(56)
+    """Set bits of a 64-bit word (``llvm.ctpop``: ``popcnt``, ``vpopcntq`` in loops)."""
+    return _ctpop(word)
 
 
-@njit("UniTuple(uint64, 3)(uint64[:, ::1], uint64[:, ::1], int64, uint64[:, ::1],"
-      " uint64[:, ::1], int64, int64, int64)", nogil=True, cache=_CACHE, inline="always")
-def pair_counts(a, va, i, b, vb, j, vb_row, words):
-    """(|a & vb|, |b & va|, |(a & vb) ^ (b & va)|) of rows a[i], b[j] over ``words`` words,
-    vb's row ``vb_row``.  Rows are indexed in place: taking ``a[i]`` as a view would cost an
-    atomic reference-count update per pair."""
-    na = np.uint64(0)
-    nb = np.uint64(0)
-    nx = np.uint64(0)
-    for w in range(words):
-        x = a[i, w] & vb[vb_row, w]
-        y = b[j, w] & va[i, w]
-        na += popcount(x)
-        nb += popcount(y)
-        nx += popcount(x ^ y)
-    return na, nb, nx
+def plane_count(nd: int) -> int:
+    """Bit planes that hold a count of 0..nd."""
+    return max(int(nd).bit_length(), 1)
 
 
 @njit("int64(int64, int64, float64[::1])", nogil=True, cache=_CACHE, inline="always")
@@ -70,14 +79,213 @@ def pair_count(n_a, n_b, settings):
     return np.int64(settings[_M_MIN_NP]) + np.int64(np.floor(psi * spread + 0.5))
 
 
-@njit("void(uint64[:, ::1], int64, int64, uint64[:, ::1])", nogil=True, cache=_CACHE)
-def widen_validity(valid, start, stop, out):
-    """Rows ``start:stop`` of the per-cell validity, repeated once per direction bin into
-    ``out[0:stop - start]`` (the layout of the bits, so the popcount loop is a plain
-    reduction)."""
-    spatial = valid.shape[1]
-    bins = out.shape[1] // spatial
-    for r in range(stop - start):
-        for k in range(bins):  # no w % spatial: a division per word cost ~2 us a template
+@njit("void(uint64[:, ::1], int64, uint64[:, ::1], int64, int64, int64, int64, int64)",
+      nogil=True, cache=_CACHE, inline="always")
+def _planes(bits, source, out, target, first_row, spatial, nd, planes):
+    """Bit planes of the direction counts of ``bits[source]`` into column ``target`` of
+    ``out`` (rows first_row + p * spatial + s): a ripple-carry add of each bin."""
+    for s in range(spatial):
+        for p in range(planes):
+            out[first_row + p * spatial + s, target] = 0
+        for k in range(nd):
+            carry = bits[source, k * spatial + s]
+            for p in range(planes):
+                plane = out[first_row + p * spatial + s, target]
+                out[first_row + p * spatial + s, target] = plane ^ carry
+                carry = plane & carry
+
+
+@njit("void(uint64[:, ::1], uint64[:, ::1], float32[::1], int64, int64, int64, int64,"
+      " uint64[::1], float64[::1], int64[::1])", nogil=True, cache=_CACHE)
+def probe_lanes(bits, valid, theta, spatial, nd, planes, stride, lanes, lane_theta,
+                lane_index):
+    """The probe's lanes (once per search) into the flat ``lanes``: row x lane r at
+    x * stride + r, rows = the W bit words, P x S plane words, S validity words and the
+    direction's float64 bits (``lane_rows``); ``lane_theta`` the unrolled direction;
+    ``lane_index`` the cylinder.  Lanes 3n .. stride - 2 are empty (no bit, no validity,
+    direction +inf); column stride - 1 is ``count_lanes``'s."""
+    n = bits.shape[0]
+    words = bits.shape[1]
+    valid_row = words + planes * spatial
+    theta_row = valid_row + spatial
+    for r in range(stride - 1):
+        for w in range(theta_row + 1):
+            lanes[w * stride + r] = 0
+        lane_theta[r] = np.inf
+        lane_index[r] = 0
+        if r < 3 * n:
+            turn = np.int64(r >= n) + np.int64(r >= 2 * n)
+            source = r - turn * n
+            for w in range(words):
+                lanes[w * stride + r] = bits[source, w]
             for s in range(spatial):
-                out[r, k * spatial + s] = valid[start + r, s]
+                for k in range(nd):
+                    carry = bits[source, k * spatial + s]
+                    for p in range(planes):
+                        at = (words + p * spatial + s) * stride + r
+                        plane = lanes[at]
+                        lanes[at] = plane ^ carry
+                        carry = plane & carry
+                lanes[(valid_row + s) * stride + r] = valid[source, s]
+            lanes[theta_row * stride + r] = viewer(np.float64(theta[source]), np.uint64)
+            lane_theta[r] = np.float64(theta[source]) + (turn - 1) * 2.0 * math.pi
+            lane_index[r] = source
+
+
+def lane_rows(words: int, spatial: int, planes: int) -> int:
+    """Rows of the probe lanes (``probe_lanes``)."""
+    return words + planes * spatial + spatial + 1
+
+
+def lane_stride(n: int) -> int:
+    """Lanes a row of ``probe_lanes`` holds for n probe cylinders: a power of two >= 256
+    (a compile-time constant of the kernel, one compilation per size class)."""
+    need = 3 * n + LANE_BLOCK + 1
+    return max(256, 1 << (need - 1).bit_length())
+
+
+@njit("void(float64[::1], int64, float64, int64[:, ::1])", nogil=True, cache=_CACHE)
+def window_table(lane_theta, n, delta_theta, table):
+    """For each direction bucket b (gallery directions in [b, b + 1) * 2 pi / BUCKETS):
+    ``table[0, b]`` the first lane and ``table[1, b]`` the end of the lanes any gallery
+    cylinder of the bucket can be compared with, at most n lanes (each probe cylinder
+    once)."""
+    width = 2.0 * math.pi / BUCKETS
+    low = 0
+    high = 0
+    for b in range(BUCKETS):
+        while low < 3 * n and lane_theta[low] < b * width - delta_theta - _WINDOW_MARGIN:
+            low += 1
+        high = max(high, low)
+        while high < 3 * n and lane_theta[high] <= (
+                (b + 1) * width + delta_theta + _WINDOW_MARGIN):
+            high += 1
+        table[0, b] = low
+        table[1, b] = min(high, low + n)
+
+
+@njit("void(uint64[:, ::1], int64, int64, int64, int64, int64, uint64[:, ::1])",
+      nogil=True, cache=_CACHE, inline="always")
+def gallery_planes(g_bits, start, n_b, spatial, nd, planes, out):
+    """Bit planes of the direction counts of a gallery template's cylinders, one column
+    per cylinder."""
+    for j in range(n_b):
+        _planes(g_bits, start + j, out, j, 0, spatial, nd, planes)
+
+
+@njit("UniTuple(uint64, 2)(uint64[::1], uint64, int64, int64, int64, int64, int64, int64)",
+      nogil=True, cache=_CACHE, inline="always")
+def _word_counts(lanes, r, stride, s, words, spatial, nd, planes):
+    """Counts of lane r against the gallery cylinder in column stride - 1 over spatial
+    word s: (|x|, |y|, |x & y| packed by ``_FIELD`` bits; cells valid in both)."""
+    g = np.uint64(stride - 1)
+    size = np.uint64(stride)
+    va = lanes[np.uint64(words + planes * spatial + s) * size + r]
+    vb = lanes[np.uint64(words + planes * spatial + s) * size + g]
+    overlap = va & vb
+    size_a = np.uint64(0)
+    size_b = np.uint64(0)
+    both = np.uint64(0)
+    for p in range(planes):
+        row = np.uint64(words + p * spatial + s) * size
+        size_a += popcount(lanes[row + r] & vb) << np.uint64(p)
+        size_b += popcount(lanes[row + g] & va) << np.uint64(p)
+    for k in range(nd):
+        row = np.uint64(k * spatial + s) * size
+        both += popcount(lanes[row + r] & lanes[row + g] & overlap)
+    return size_a | (size_b << _FIELD) | (both << (_FIELD + _FIELD)), popcount(overlap)
+
+
+@njit("int64(uint64[::1], float64[::1], int64[:, ::1], uint64[:, ::1], uint64[:, ::1],"
+      " uint64[:, ::1], float32[::1], int64, int64, float64, int64, int64, int64, int64,"
+      " int64, int64, uint64[::1], uint64[::1], int64[:, ::1])", nogil=True, cache=_CACHE,
+      inline="always", error_model="numpy")
+def count_lanes(lanes, lane_theta, table, g_bits, g_valid, g_planes, g_theta, start, n_b,
+                delta_theta, min_common, words, spatial, nd, planes, stride, packed, common,
+                runs):
+    """Counts (|x|, |y|, |x & y|, packed by ``_FIELD`` bits) of every gallery cylinder of
+    the template against the probe lanes of its window, into ``packed``; lanes out of the
+    exact window or with fewer than ``min_common`` cells valid in both get 0.  Run of
+    gallery cylinder j: ``runs[0, j]`` its first slot, ``runs[1, j]`` its first lane,
+    ``runs[2, j]`` its length.  Returns the slots used.  ``common``: scratch of
+    n + LANE_BLOCK words (NS > 8).
+
+    The gallery cylinder's words are copied into the lanes' last column, so the loop
+    loads from one array with compile-time row offsets and stores to one: LLVM's runtime
+    overlap checks before each run (one per pair of arrays and rows) had cost a fifth of
+    the kernel.  The lane loop is innermost, one pass per spatial word (LLVM vectorises
+    innermost loops only), and indices are unsigned (numba's wraparound of negative
+    indices turned every load into a gather)."""
+    used = 0
+    scale = BUCKETS / (2.0 * math.pi)
+    size = np.uint64(stride)
+    g = np.uint64(stride - 1)
+    valid_row = words + planes * spatial
+    theta_row = np.uint64(valid_row + spatial) * size
+    for j in range(n_b):
+        row = start + j
+        for w in range(words):
+            lanes[np.uint64(w) * size + g] = g_bits[row, w]
+        for w in range(planes * spatial):
+            lanes[np.uint64(words + w) * size + g] = g_planes[w, j]
+        for w in range(spatial):
+            lanes[np.uint64(valid_row + w) * size + g] = g_valid[row, w]
+        theta_b = np.float64(g_theta[row])
+        bucket = min(np.int64(theta_b * scale), BUCKETS - 1)
+        low = table[0, bucket]
+        last = table[1, bucket]
+        span = (max(last - low, 0) + LANE_BLOCK - 1) // LANE_BLOCK * LANE_BLOCK
+        runs[0, j] = used
+        runs[1, j] = low
+        runs[2, j] = span
+        first = np.uint64(low)
+        end = np.uint64(last)
+        slot = np.uint64(used)
+        for s in range(spatial - 1):
+            for q in range(np.uint64(span)):
+                counts, overlap = _word_counts(lanes, first + q, stride, s, words, spatial, nd,
+                                               planes)
+                if s == 0:
+                    packed[slot + q] = counts
+                    common[q] = overlap
+                else:
+                    packed[slot + q] += counts
+                    common[q] += overlap
+        for q in range(np.uint64(span)):
+            r = first + q
+            counts, overlap = _word_counts(lanes, r, stride, spatial - 1, words, spatial, nd,
+                                           planes)
+            if spatial > 1:
+                counts += packed[slot + q]
+                overlap += common[q]
+            difference = viewer(lanes[theta_row + r], np.float64) - theta_b
+            if difference >= math.pi:
+                difference -= 2.0 * math.pi
+            if difference < -math.pi:
+                difference += 2.0 * math.pi
+            keep = (r < end) & (abs(difference) <= delta_theta) & (
+                np.int64(overlap) >= min_common)
+            packed[slot + q] = counts if keep else np.uint64(0)
+        used += span
+    return used
+
+
+@njit("void(int64, uint64[::1], float64[::1], float64[::1], int32[::1], int64)", nogil=True,
+      cache=_CACHE, inline="always", error_model="numpy")
+def lane_similarities(count, packed, sqrt_table, out, bins, n_bins):
+    """lambda of each packed lane into ``out`` (0 for no pair: both sizes 0 or lambda <= 0)
+    and its histogram bin into ``bins``: 0 for no pair, else 1 + floor(lambda n_bins)
+    (at most n_bins).  ``sqrt_table[c]`` = sqrt(c), the same correctly rounded values as
+    sqrt itself; the kernel passes a compile-time constant (a table LLVM cannot prove
+    distinct from ``out`` would keep it from vectorising the loop, and three vsqrtpd a
+    lane made this loop a fifth of the kernel)."""
+    for q in range(np.uint64(count)):
+        word = packed[q]
+        size_a = word & _FIELD_MASK
+        size_b = (word >> _FIELD) & _FIELD_MASK
+        both = word >> (_FIELD + _FIELD)
+        denominator = sqrt_table[size_a] + sqrt_table[size_b]
+        similarity = 1.0 - sqrt_table[size_a + size_b - both - both] / denominator
+        keep = (denominator != 0.0) & (similarity > 0.0)
+        out[q] = similarity if keep else 0.0
+        bins[q] = np.int32(min(np.int64(similarity * n_bins), n_bins - 1) + 1 if keep else 0)

@@ -3,8 +3,10 @@ nP or nR most similar cylinder pairs, the nP most efficient relaxed pairs).
 
 Rank: value descending, then item ascending, so ties resolve the same way in every
 implementation whatever order the entries arrive in.  A pair's item is
-``(key << PAIR_SHIFT) | (i * n_b + j)``: the key (probe minutia index * 2^15 + gallery
-minutia index) does the tie-breaking, the low bits locate the cylinders.
+``(key << PAIR_SHIFT) | (i << CYLINDER_BITS) | j``: the key (probe minutia index * 2^15 +
+gallery minutia index) does the tie-breaking (it differs for every pair, so the low bits
+never decide), the low bits locate the cylinders (probe cylinder i, gallery cylinder j)
+without a division.
 """
 
 from __future__ import annotations
@@ -13,13 +15,30 @@ import os
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _CACHE = os.environ.get("MATCHER_NUMBA_NO_CACHE") is None
 
 PAIR_SHIFT = 31
 PAIR_MASK = (1 << PAIR_SHIFT) - 1
-#: Largest minutia index a key can hold.
+CYLINDER_BITS = 15
+CYLINDER_MASK = (1 << CYLINDER_BITS) - 1
+#: Largest minutia index a key can hold (and cylinder index an item can).
 MAX_MINUTIA_INDEX = (1 << 15) - 1
+
+
+@njit("int64(int64)", nogil=True, cache=_CACHE, inline="always")
+def probe_cylinder(item):
+    """Probe cylinder of a pair item."""
+    return (item & PAIR_MASK) >> CYLINDER_BITS
+
+
+@njit("int64(int64)", nogil=True, cache=_CACHE, inline="always")
+def gallery_cylinder(item):
+    """Gallery cylinder (row within its template) of a pair item."""
+    return item & CYLINDER_MASK
+#: Bins of the similarity histogram ``select_lanes`` ranks with: values in (0, 1].
+BINS = 256
 
 
 @njit("boolean(float64, int64, float64, int64)", nogil=True, cache=_CACHE, inline="always")
@@ -49,53 +68,74 @@ def insert_descending(value, item, values, items, count, capacity):
     return count
 
 
-#: Bins of the similarity histogram ``select_best`` ranks with: values in (0, 1].
-BINS = 256
+@njit("uint32(int32[::1], int64, int64, int64)", nogil=True, cache=_CACHE, inline="always")
+def _at_least(bins, first, count, lowest):
+    """Bit q set for each slot first + q (q < count <= 32) whose bin is ``lowest`` or
+    above (vectorised: no store in the loop)."""
+    mask = np.uint32(0)
+    start = np.uint64(first)
+    threshold = np.int32(lowest)
+    for q in range(np.uint32(count)):
+        mask = np.uint32(mask | (np.uint32(bins[start + q] >= threshold) << q))
+    return mask
 
 
-@njit("int64(float64[::1], int64[::1], int64, int64, int64[::1], float64[::1], int64[::1])",
-      nogil=True, cache=_CACHE)
-def select_best(values, items, count, capacity, histogram, best_values, best_items):
-    """The ``capacity`` best-ranked of ``count`` entries with values in (0, 1], in rank
-    order, into ``best_values``/``best_items`` (room for ``count``); returns how many.
+@njit("int64(float64[::1], int32[::1], int64[:, ::1], int64, int64, int64[::1], int32[::1],"
+      " int32[::1], int64, int64, int64[::1], float64[::1], int64[::1])", nogil=True,
+      cache=_CACHE)
+def select_lanes(values, bins, runs, used, n_b, lane_index, p_minutia, g_minutia, start,
+                 capacity, histogram, best_values, best_items):
+    """The ``capacity`` best-ranked pairs among the ``used`` lane slots of a template
+    (``_mcc_local``: ``values`` lambda, ``bins`` 0 for no pair or 1 + its histogram bin,
+    ``runs`` each gallery cylinder's first slot and first lane), in rank order, into
+    ``best_values``/``best_items`` (room for ``used``); returns how many.
 
     A counting sort on BINS equal-width value bins: the bins from the top down to the one
     where the count reaches ``capacity`` are laid out in order and only within a bin do
-    entries need comparing.  With ~800 candidates for nR ~ 45 places, a binary heap spent
-    3x as long on unpredictable comparisons, a sorted insertion list longer still.  ``histogram`` has BINS + 1 entries of scratch.
-    """
-    histogram[:] = 0
-    for r in range(count):
-        histogram[min(np.int64(values[r] * BINS), BINS - 1)] += 1
+    entries need comparing (with ~800 pairs for nR ~ 45 places, a binary heap spent 3x
+    as long on unpredictable comparisons).  The slots to place are found 32 at a time by
+    a vectorised comparison and visited by their set bits.  ``histogram``: BINS + 1
+    entries of scratch."""
+    for b in range(BINS + 1):
+        histogram[b] = 0
+    for q in range(used):
+        histogram[bins[q]] += 1
     total = 0
-    lowest = 0
-    for b in range(BINS - 1, -1, -1):  # bins turn into start offsets, best bin first
+    lowest = 1
+    for b in range(BINS, 0, -1):  # bins turn into start offsets, best bin first
         size = histogram[b]
         histogram[b] = total
         total += size
         if total >= capacity:
             lowest = b
             break
-    for r in range(count):
-        b = min(np.int64(values[r] * BINS), BINS - 1)
-        if b >= lowest:
-            position = histogram[b]
-            histogram[b] += 1
-            best_values[position] = values[r]
-            best_items[position] = items[r]
-    start = 0
-    for b in range(BINS - 1, lowest - 1, -1):  # rank inside each bin (ties: item order)
+    j = 0
+    for first in range(0, used, 32):
+        mask = _at_least(bins, first, min(used - first, 32), lowest)
+        while mask:
+            slot = first + trailing_zeros(mask)
+            mask &= mask - np.uint32(1)
+            while j + 1 < n_b and runs[0, j + 1] <= slot:
+                j += 1
+            i = lane_index[runs[1, j] + slot - runs[0, j]]
+            key = (np.int64(p_minutia[i]) << 15) + np.int64(g_minutia[start + j])
+            position = histogram[bins[slot]]
+            histogram[bins[slot]] += 1
+            best_values[position] = values[slot]
+            best_items[position] = (key << PAIR_SHIFT) | (i << CYLINDER_BITS) | j
+    first_bin = 0
+    for b in range(BINS, lowest - 1, -1):  # rank inside each bin (ties: item order)
         stop = histogram[b]
-        for r in range(start + 1, stop):
+        for r in range(first_bin + 1, stop):
             value = best_values[r]
             item = best_items[r]
             position = r
-            while position > start and ranks_below(best_values[position - 1],
-                                                   best_items[position - 1], value, item):
+            while position > first_bin and ranks_below(best_values[position - 1],
+                                                       best_items[position - 1], value, item):
                 best_values[position] = best_values[position - 1]
                 best_items[position] = best_items[position - 1]
                 position -= 1
             best_values[position] = value
             best_items[position] = item
-        start = stop
+        first_bin = stop
     return min(total, capacity)
