@@ -14,15 +14,12 @@ planes (cnt = P0 + 2 P1 + 4 P2 for ND = 6), |x| = sum_p 2^p |P_p(a) & vb| and li
 |y|; |x ^ y| = |x| + |y| - 2 |x & y| and |x & y| = sum_k |a_k & b_k & va & vb|: 13
 popcounts a pair for NS = 8 instead of 18.
 
-Layout (``probe_lanes``): the probe's cylinders, sorted by direction, repeated over three
-turns (directions - 2 pi, as they are, + 2 pi) and stored word-major, one lane per
-cylinder copy.  The probe cylinders within delta_theta of a gallery cylinder are then one
-run of lanes; ``count_lanes`` runs a loop over that run that LLVM vectorises
-(``vpopcntq``, four lanes at a time), writing the three counts of each lane packed in
-one word.  Runs are rounded up to whole vectors (``LANE_BLOCK``) and found from a
-table by direction bucket (``window_table``): lanes outside the exact window get zero
-counts, hence no pair.  ``popcount`` is ``llvm.ctpop`` itself: LLVM's recognition of the
-bit-twiddling idiom broke when a shift followed it (a 2-3x slower loop).
+``count_lanes`` runs, for each gallery cylinder, a loop over the probe lanes of its
+window (``_mcc_lanes``) that LLVM vectorises (``vpopcntq``, four lanes at a time) and
+packs the three counts of each lane in one word; ``lane_similarities`` turns them into
+lambda in another vectorised loop.  ``popcount`` is ``llvm.ctpop`` itself: LLVM's
+recognition of the bit-twiddling idiom broke when a shift followed it (a 2-3x slower
+loop).
 """
 
 from __future__ import annotations
@@ -35,21 +32,16 @@ from numba import njit
 from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import viewer
 
+from matcher.finger._mcc_lanes import BUCKETS, LANE_BLOCK, plane_words
+
 _CACHE = os.environ.get("MATCHER_NUMBA_NO_CACHE") is None
 
 # Indices into the settings vector; the same values as ``_mcc_kernels.M_*``.
 _M_MIN_NP, _M_MAX_NP, _M_MU_P, _M_TAU_P = 2, 3, 4, 5
 
-#: Lanes a run is rounded up to (the vector width of the counting loop).
-LANE_BLOCK = 4
-#: Direction buckets of ``window_table``.
-BUCKETS = 64
 #: Bits of each count in a packed lane word (|x|, |y|, |x & y|).
 _FIELD = np.uint64(21)
 _FIELD_MASK = np.uint64((1 << 21) - 1)
-#: Margin (rad) of the window around +-delta_theta: far above rounding error, so every
-#: pair the exact test accepts lies inside.
-_WINDOW_MARGIN = 1e-6
 
 
 @intrinsic
@@ -65,11 +57,6 @@ def popcount(word):
     return _ctpop(word)
 
 
-def plane_count(nd: int) -> int:
-    """Bit planes that hold a count of 0..nd."""
-    return max(int(nd).bit_length(), 1)
-
-
 @njit("int64(int64, int64, float64[::1])", nogil=True, cache=_CACHE, inline="always")
 def pair_count(n_a, n_b, settings):
     """nP = minNP + round(Psi(min(nA, nB); muP, tauP) * (maxNP - minNP)), round half up."""
@@ -77,100 +64,6 @@ def pair_count(n_a, n_b, settings):
     psi = 1.0 / (1.0 + np.exp(-settings[_M_TAU_P] * (smaller - settings[_M_MU_P])))
     spread = settings[_M_MAX_NP] - settings[_M_MIN_NP]
     return np.int64(settings[_M_MIN_NP]) + np.int64(np.floor(psi * spread + 0.5))
-
-
-@njit("void(uint64[:, ::1], int64, uint64[:, ::1], int64, int64, int64, int64, int64)",
-      nogil=True, cache=_CACHE, inline="always")
-def _planes(bits, source, out, target, first_row, spatial, nd, planes):
-    """Bit planes of the direction counts of ``bits[source]`` into column ``target`` of
-    ``out`` (rows first_row + p * spatial + s): a ripple-carry add of each bin."""
-    for s in range(spatial):
-        for p in range(planes):
-            out[first_row + p * spatial + s, target] = 0
-        for k in range(nd):
-            carry = bits[source, k * spatial + s]
-            for p in range(planes):
-                plane = out[first_row + p * spatial + s, target]
-                out[first_row + p * spatial + s, target] = plane ^ carry
-                carry = plane & carry
-
-
-@njit("void(uint64[:, ::1], uint64[:, ::1], float32[::1], int64, int64, int64, int64,"
-      " uint64[::1], float64[::1], int64[::1])", nogil=True, cache=_CACHE)
-def probe_lanes(bits, valid, theta, spatial, nd, planes, stride, lanes, lane_theta,
-                lane_index):
-    """The probe's lanes (once per search) into the flat ``lanes``: row x lane r at
-    x * stride + r, rows = the W bit words, P x S plane words, S validity words and the
-    direction's float64 bits (``lane_rows``); ``lane_theta`` the unrolled direction;
-    ``lane_index`` the cylinder.  Lanes 3n .. stride - 2 are empty (no bit, no validity,
-    direction +inf); column stride - 1 is ``count_lanes``'s."""
-    n = bits.shape[0]
-    words = bits.shape[1]
-    valid_row = words + planes * spatial
-    theta_row = valid_row + spatial
-    for r in range(stride - 1):
-        for w in range(theta_row + 1):
-            lanes[w * stride + r] = 0
-        lane_theta[r] = np.inf
-        lane_index[r] = 0
-        if r < 3 * n:
-            turn = np.int64(r >= n) + np.int64(r >= 2 * n)
-            source = r - turn * n
-            for w in range(words):
-                lanes[w * stride + r] = bits[source, w]
-            for s in range(spatial):
-                for k in range(nd):
-                    carry = bits[source, k * spatial + s]
-                    for p in range(planes):
-                        at = (words + p * spatial + s) * stride + r
-                        plane = lanes[at]
-                        lanes[at] = plane ^ carry
-                        carry = plane & carry
-                lanes[(valid_row + s) * stride + r] = valid[source, s]
-            lanes[theta_row * stride + r] = viewer(np.float64(theta[source]), np.uint64)
-            lane_theta[r] = np.float64(theta[source]) + (turn - 1) * 2.0 * math.pi
-            lane_index[r] = source
-
-
-def lane_rows(words: int, spatial: int, planes: int) -> int:
-    """Rows of the probe lanes (``probe_lanes``)."""
-    return words + planes * spatial + spatial + 1
-
-
-def lane_stride(n: int) -> int:
-    """Lanes a row of ``probe_lanes`` holds for n probe cylinders: a power of two >= 256
-    (a compile-time constant of the kernel, one compilation per size class)."""
-    need = 3 * n + LANE_BLOCK + 1
-    return max(256, 1 << (need - 1).bit_length())
-
-
-@njit("void(float64[::1], int64, float64, int64[:, ::1])", nogil=True, cache=_CACHE)
-def window_table(lane_theta, n, delta_theta, table):
-    """For each direction bucket b (gallery directions in [b, b + 1) * 2 pi / BUCKETS):
-    ``table[0, b]`` the first lane and ``table[1, b]`` the end of the lanes any gallery
-    cylinder of the bucket can be compared with, at most n lanes (each probe cylinder
-    once)."""
-    width = 2.0 * math.pi / BUCKETS
-    low = 0
-    high = 0
-    for b in range(BUCKETS):
-        while low < 3 * n and lane_theta[low] < b * width - delta_theta - _WINDOW_MARGIN:
-            low += 1
-        high = max(high, low)
-        while high < 3 * n and lane_theta[high] <= (
-                (b + 1) * width + delta_theta + _WINDOW_MARGIN):
-            high += 1
-        table[0, b] = low
-        table[1, b] = min(high, low + n)
-
-
-@njit("void(uint64[:, ::1], int64, int64, int64, int64, int64, uint64[:, ::1])",
-      nogil=True, cache=_CACHE, inline="always")
-def gallery_planes(g_bits, start, n_b, spatial, nd, planes, out):
-    """Bit planes of the direction counts of a gallery template's cylinders, one column
-    per cylinder."""
-    for j in range(n_b):
-        _planes(g_bits, start + j, out, j, 0, spatial, nd, planes)
 
 
 @njit("UniTuple(uint64, 2)(uint64[::1], uint64, int64, int64, int64, int64, int64, int64)",
@@ -197,10 +90,10 @@ def _word_counts(lanes, r, stride, s, words, spatial, nd, planes):
 
 
 @njit("int64(uint64[::1], float64[::1], int64[:, ::1], uint64[:, ::1], uint64[:, ::1],"
-      " uint64[:, ::1], float32[::1], int64, int64, float64, int64, int64, int64, int64,"
-      " int64, int64, uint64[::1], uint64[::1], int64[:, ::1])", nogil=True, cache=_CACHE,
+      " float32[::1], int64, int64, float64, int64, int64, int64, int64, int64, int64,"
+      " uint64[::1], uint64[::1], int64[:, ::1])", nogil=True, cache=_CACHE,
       inline="always", error_model="numpy")
-def count_lanes(lanes, lane_theta, table, g_bits, g_valid, g_planes, g_theta, start, n_b,
+def count_lanes(lanes, lane_theta, table, g_bits, g_valid, g_theta, start, n_b,
                 delta_theta, min_common, words, spatial, nd, planes, stride, packed, common,
                 runs):
     """Counts (|x|, |y|, |x & y|, packed by ``_FIELD`` bits) of every gallery cylinder of
@@ -210,7 +103,7 @@ def count_lanes(lanes, lane_theta, table, g_bits, g_valid, g_planes, g_theta, st
     ``runs[2, j]`` its length.  Returns the slots used.  ``common``: scratch of
     n + LANE_BLOCK words (NS > 8).
 
-    The gallery cylinder's words are copied into the lanes' last column, so the loop
+    The gallery cylinder's words (and planes) go to the lanes' last column, so the loop
     loads from one array with compile-time row offsets and stores to one: LLVM's runtime
     overlap checks before each run (one per pair of arrays and rows) had cost a fifth of
     the kernel.  The lane loop is innermost, one pass per spatial word (LLVM vectorises
@@ -226,9 +119,10 @@ def count_lanes(lanes, lane_theta, table, g_bits, g_valid, g_planes, g_theta, st
         row = start + j
         for w in range(words):
             lanes[np.uint64(w) * size + g] = g_bits[row, w]
-        for w in range(planes * spatial):
-            lanes[np.uint64(words + w) * size + g] = g_planes[w, j]
         for w in range(spatial):
+            counts = plane_words(g_bits, row, w, spatial, nd)
+            for p in range(planes):
+                lanes[np.uint64(words + p * spatial + w) * size + g] = counts[p]
             lanes[np.uint64(valid_row + w) * size + g] = g_valid[row, w]
         theta_b = np.float64(g_theta[row])
         bucket = min(np.int64(theta_b * scale), BUCKETS - 1)

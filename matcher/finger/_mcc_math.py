@@ -1,10 +1,10 @@
-"""Branch-free exp and atan2 for MCC's relaxation (``_mcc_relaxation``), written out so
-LLVM can vectorise the loops that call them (a call to libm's ``exp``/``atan2`` is
-opaque to the vectoriser and was ~60 % of the relaxation's time).
+"""Branch-free exp and atan2 for MCC's relaxation (``_mcc_rho``), written out so LLVM can
+vectorise the loops that call them (a call to libm's ``exp``/``atan2`` is opaque to the
+vectoriser and was ~60 % of the relaxation's time).
 
-Accuracy: both stay within about one unit in the last place of the correctly rounded
-result (checked against libm over millions of inputs in ``tests/test_finger_mcc.py``), so
-they change scores by float rounding only, like any reordering of the arithmetic.
+Accuracy: within two units in the last place of the correctly rounded result (exp within
+one; checked against libm in ``tests/test_finger_mcc.py``), so they change scores by float
+rounding only, like any reordering of the arithmetic.
 
 exp: x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in two), e^r = 1 + r + r^2 Q(r)
 with Q the degree-10 Chebyshev interpolant of (e^r - 1 - r) / r^2 (error < 2e-18), times

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.finger._mcc_local import plane_count
+from matcher.finger._mcc_lanes import MAX_PLANES, plane_count
 
 #: Resolution the spatial parameters are given at (spec 4: "R 70 px at 500 dpi").
 REFERENCE_DPI = 500.0
@@ -77,16 +77,21 @@ class MccParameters:
     #: mu3_rho, rad, and tau3_rho, 1/rad: the same for the radial angles.
     mu_rho_radial: float = math.pi / 12.0
     tau_rho_radial: float = -30.0
-    #: Implementation: a rho factor below e^-rho_cutoff (0.007) counts 0, so most pairs of
-    #: pairs skip their atan2 (``_mcc_relaxation``); 3, 5 and 10 scored alike.
+    #: Implementation: a rho factor below e^-rho_cutoff (0.007) counts 0, so only ~10 % of
+    #: the pairs of pairs need rho evaluated (``_mcc_rho``); 3, 5 and 10 scored alike.
     rho_cutoff: float = 5.0
 
     def __post_init__(self):
-        if (self.ns < 2 or self.nd < 1 or self.radius <= 0 or self.sigma_s <= 0
-                or self.sigma_d <= 0):
-            raise ValueError(f"MccParameters: ns >= 2, nd >= 1 and radius, sigma_s, sigma_d > 0 "
-                             f"expected, got ns={self.ns} nd={self.nd} radius={self.radius} "
-                             f"sigma_s={self.sigma_s} sigma_d={self.sigma_d}")
+        largest_nd = (1 << MAX_PLANES) - 1
+        if (self.ns < 2 or not 1 <= self.nd <= largest_nd or self.radius <= 0
+                or self.sigma_s <= 0 or self.sigma_d <= 0):
+            raise ValueError(f"MccParameters: ns >= 2, 1 <= nd <= {largest_nd} and radius, "
+                             f"sigma_s, sigma_d > 0 expected, got ns={self.ns} nd={self.nd} "
+                             f"radius={self.radius} sigma_s={self.sigma_s} "
+                             f"sigma_d={self.sigma_d}")
+        if self.words * 64 >= 1 << 21:
+            raise ValueError(f"MccParameters: ns={self.ns} nd={self.nd} make cylinders of "
+                             f"{self.words * 64} bits, at most 2^21 - 1 supported")
         if not 1 <= self.min_np <= self.max_np:
             raise ValueError(f"MccParameters: 1 <= min_np <= max_np expected, got "
                              f"{self.min_np}, {self.max_np}")
@@ -103,7 +108,7 @@ class MccParameters:
 
     @property
     def planes(self) -> int:
-        """Bit planes of a cell's direction count (``_mcc_local``)."""
+        """Bit planes of a cell's direction count (``_mcc_lanes``)."""
         return plane_count(self.nd)
 
     @property
@@ -143,5 +148,5 @@ MCC8 = MccParameters(ns=8)
 #: Default: NS = 8.  On synthetic impressions (matcher.finger.synth, 400 fingers) the two
 #: sizes were equally accurate (plain: FNMR 0.3 % at FMR 0.1 % both; latent against rolled:
 #: FNMR at FMR 1 % 0.247 for NS = 8, 0.245 for NS = 16, within the sampling error), while
-#: NS = 8 compares ~1.5x faster (LSS-R) and stores 56 bytes per cylinder instead of 224.
+#: NS = 8 compares ~1.7x faster (LSS-R) and stores 56 bytes per cylinder instead of 224.
 DEFAULT_PARAMETERS = MCC8

@@ -81,21 +81,22 @@ def _at_least(bins, first, count, lowest):
 
 
 @njit("int64(float64[::1], int32[::1], int64[:, ::1], int64, int64, int64[::1], int32[::1],"
-      " int32[::1], int64, int64, int64[::1], float64[::1], int64[::1])", nogil=True,
-      cache=_CACHE)
+      " int32[::1], int64, int64, int64[::1], int32[::1], float64[::1], int64[::1])",
+      nogil=True, cache=_CACHE, inline="always")
 def select_lanes(values, bins, runs, used, n_b, lane_index, p_minutia, g_minutia, start,
-                 capacity, histogram, best_values, best_items):
+                 capacity, histogram, slot_run, best_values, best_items):
     """The ``capacity`` best-ranked pairs among the ``used`` lane slots of a template
     (``_mcc_local``: ``values`` lambda, ``bins`` 0 for no pair or 1 + its histogram bin,
-    ``runs`` each gallery cylinder's first slot and first lane), in rank order, into
-    ``best_values``/``best_items`` (room for ``used``); returns how many.
+    ``runs`` each gallery cylinder's first slot, first lane and length), in rank order,
+    into ``best_values``/``best_items`` (room for ``used``); returns how many.
 
     A counting sort on BINS equal-width value bins: the bins from the top down to the one
     where the count reaches ``capacity`` are laid out in order and only within a bin do
     entries need comparing (with ~800 pairs for nR ~ 45 places, a binary heap spent 3x
     as long on unpredictable comparisons).  The slots to place are found 32 at a time by
-    a vectorised comparison and visited by their set bits.  ``histogram``: BINS + 1
-    entries of scratch."""
+    a vectorised comparison and visited by their set bits; ``slot_run`` (scratch, room
+    for ``used``) maps a slot to its gallery cylinder.  ``histogram``: BINS + 1 entries
+    of scratch."""
     for b in range(BINS + 1):
         histogram[b] = 0
     for q in range(used):
@@ -109,33 +110,33 @@ def select_lanes(values, bins, runs, used, n_b, lane_index, p_minutia, g_minutia
         if total >= capacity:
             lowest = b
             break
-    j = 0
+    for j in range(n_b):
+        first = np.uint64(runs[0, j])
+        for q in range(np.uint64(runs[2, j])):
+            slot_run[first + q] = np.int32(j)
     for first in range(0, used, 32):
         mask = _at_least(bins, first, min(used - first, 32), lowest)
         while mask:
             slot = first + trailing_zeros(mask)
             mask &= mask - np.uint32(1)
-            while j + 1 < n_b and runs[0, j + 1] <= slot:
-                j += 1
+            j = np.int64(slot_run[slot])
             i = lane_index[runs[1, j] + slot - runs[0, j]]
             key = (np.int64(p_minutia[i]) << 15) + np.int64(g_minutia[start + j])
             position = histogram[bins[slot]]
             histogram[bins[slot]] += 1
             best_values[position] = values[slot]
             best_items[position] = (key << PAIR_SHIFT) | (i << CYLINDER_BITS) | j
-    first_bin = 0
-    for b in range(BINS, lowest - 1, -1):  # rank inside each bin (ties: item order)
-        stop = histogram[b]
-        for r in range(first_bin + 1, stop):
-            value = best_values[r]
-            item = best_items[r]
-            position = r
-            while position > first_bin and ranks_below(best_values[position - 1],
-                                                       best_items[position - 1], value, item):
-                best_values[position] = best_values[position - 1]
-                best_items[position] = best_items[position - 1]
-                position -= 1
-            best_values[position] = value
-            best_items[position] = item
-        first_bin = stop
+    # Rank: entries are grouped by bin, best bin first, so one insertion pass sorts them
+    # (it never crosses into a better bin) and ties fall to item order.
+    for r in range(1, total):
+        value = best_values[r]
+        item = best_items[r]
+        position = r
+        while position > 0 and ranks_below(best_values[position - 1], best_items[position - 1],
+                                           value, item):
+            best_values[position] = best_values[position - 1]
+            best_items[position] = best_items[position - 1]
+            position -= 1
+        best_values[position] = value
+        best_items[position] = item
     return min(total, capacity)

@@ -4,18 +4,18 @@ one) allocate nothing.  ``ARRAYS`` is the kernel's work arguments, in order; its
 signature is built from it.
 
 Sizes, with n probe cylinders, L cylinders in the largest gallery template, W bit words
-and S validity words a cylinder, P bit planes, stride = ``_mcc_local.lane_stride(n)``
+and S validity words a cylinder, P bit planes, stride = ``_mcc_lanes.lane_stride(n)``
 lanes a row, H = n(n - 1)/2 pairs of pairs, B = LANE_BLOCK_RHO and L (n + LANE_BLOCK)
 lane slots a template ("slots"):
 
     lanes       lane_rows x stride   probe bits, planes, validity, direction by lane
-    g_planes    P S x L              a template's planes
-    packed, similarities, bins, best_values, best_items: slots
+    packed, similarities, bins, slot_run, best_values, best_items: slots
     common      n + LANE_BLOCK       count_lanes' scratch (S > 1)
-    lane_theta, lane_index: stride; table 2 x BUCKETS; runs 3 x L
-    geometry    3 x n x n, approx 2 x n x n (probe pair geometry, relaxation)
+    lane_theta, lane_index: stride; table 2 x BUCKETS; pairs_averaged n + 1; runs 3 x L
+    geometry    n x n x 4, approx 2 x n x n (probe pair geometry, relaxation)
     pairs32     3 x (n + B), rows32 n + B, per_pair PAIR_ROWS x (n + B), probe_row n + B
-    staged      STAGED_ROWS x H, rho 2 x H, survivor 2 x H, entry 2 x 2H, entry_value 2H
+    staged      STAGED_ROWS x H, rho 2 x H, survivor 2 x H, entry 2 x 2H, entry_value 2H,
+    masks       n (n // 32 + 1)
     rank_value, rank: maxNP; histogram BINS + 1
 """
 
@@ -25,20 +25,21 @@ import threading
 
 import numpy as np
 
-from matcher.finger._mcc_local import BUCKETS, LANE_BLOCK, lane_rows
-from matcher.finger._mcc_relaxation import (
-    GEOMETRY_PLANES, LANE_BLOCK_RHO, PAIR_ROWS, STAGED_ROWS)
+from matcher.finger._mcc_lanes import BUCKETS, LANE_BLOCK, lane_rows
+from matcher.finger._mcc_relaxation import PAIR_ROWS
+from matcher.finger._mcc_rho import GEOMETRY_FIELDS, LANE_BLOCK_RHO, STAGED_ROWS
 from matcher.finger._mcc_select import BINS
 
 #: (name, dtype, dimensions) of the kernel's work arguments, in its argument order.
 ARRAYS = (
-    ("lanes", np.uint64, 1), ("g_planes", np.uint64, 2), ("packed", np.uint64, 1),
+    ("lanes", np.uint64, 1), ("packed", np.uint64, 1),
     ("common", np.uint64, 1), ("lane_theta", np.float64, 1), ("lane_index", np.int64, 1),
-    ("table", np.int64, 2), ("runs", np.int64, 2), ("similarities", np.float64, 1),
-    ("bins", np.int32, 1), ("histogram", np.int64, 1), ("best_values", np.float64, 1), ("best_items", np.int64, 1),
+    ("table", np.int64, 2), ("pairs_averaged", np.int64, 1), ("runs", np.int64, 2), ("similarities", np.float64, 1),
+    ("bins", np.int32, 1), ("histogram", np.int64, 1), ("slot_run", np.int32, 1), ("best_values", np.float64, 1), ("best_items", np.int64, 1),
     ("geometry", np.float64, 3), ("approx", np.float32, 3), ("pairs32", np.float32, 2),
     ("rows32", np.int32, 1), ("per_pair", np.float64, 2), ("probe_row", np.int64, 1),
-    ("survivor", np.int64, 2), ("staged", np.float64, 2), ("rho", np.float64, 2),
+    ("survivor", np.int64, 2), ("masks", np.uint32, 1), ("staged", np.float64, 2),
+    ("rho", np.float64, 2),
     ("entry", np.int64, 2), ("entry_value", np.float64, 1), ("rank_value", np.float64, 1),
     ("rank", np.int64, 1),
 )
@@ -46,7 +47,7 @@ ARRAYS = (
 
 def signature_types() -> str:
     """The numba types of ``ARRAYS`` (C-contiguous), comma-separated."""
-    names = {np.uint64: "uint64", np.int64: "int64", np.int32: "int32",
+    names = {np.uint64: "uint64", np.uint32: "uint32", np.int64: "int64", np.int32: "int32",
              np.float64: "float64", np.float32: "float32"}
     return ", ".join(f"{names[dtype]}[{', '.join([':'] * (dims - 1) + ['::1'])}]"
                      for _, dtype, dims in ARRAYS)
@@ -75,13 +76,14 @@ class Workspace(threading.local):
         padded = n + LANE_BLOCK_RHO
         shapes = {
             "lanes": (lane_rows(words, spatial, planes) * stride,),
-            "g_planes": (planes * spatial, largest), "packed": (slots,),
+            "packed": (slots,),
             "common": (n + LANE_BLOCK,), "lane_theta": (stride,), "lane_index": (stride,),
-            "table": (2, BUCKETS), "runs": (3, largest), "similarities": (slots,),
-            "bins": (slots,), "histogram": (BINS + 1,), "best_values": (slots,), "best_items": (slots,),
-            "geometry": (GEOMETRY_PLANES, n, n), "approx": (2, n, n), "pairs32": (3, padded),
+            "table": (2, BUCKETS), "pairs_averaged": (n + 1,), "runs": (3, largest), "similarities": (slots,),
+            "bins": (slots,), "histogram": (BINS + 1,), "slot_run": (slots,), "best_values": (slots,), "best_items": (slots,),
+            "geometry": (n, n, GEOMETRY_FIELDS), "approx": (2, n, n), "pairs32": (3, padded),
             "rows32": (padded,), "per_pair": (PAIR_ROWS, padded), "probe_row": (padded,),
-            "survivor": (2, half), "staged": (STAGED_ROWS, half), "rho": (2, half),
+            "survivor": (2, half), "masks": (n * (n // 32 + 1) + 1,),
+            "staged": (STAGED_ROWS, half), "rho": (2, half),
             "entry": (2, 2 * half), "entry_value": (2 * half,), "rank_value": (max_np,),
             "rank": (max_np,),
         }
