@@ -145,7 +145,8 @@ def _concat(pieces: list[mcc.PackedCylinders]) -> mcc.PackedCylinders:
                                join("minutia"), np.concatenate(offsets), pieces[0].ns, pieces[0].nd)
 
 
-def build_gallery(count: int, seed: int, keep_masters: set, keep_fingers: set, shortlister) -> Gallery:
+def build_gallery(count: int, seed: int, keep_masters: set, keep_fingers: set,
+                  shortlister) -> Gallery:
     gallery = Gallery(count)
     seconds = dict.fromkeys(("impressions", "cylinders", "embeddings"), 0.0)
     pending, pending_arrays, vectors = [], [], []
@@ -300,7 +301,8 @@ def search_exhaustive(gallery: Gallery, probes: Probes, limit: int | None, outco
         mate = int(probes.mate[index])
         outcome.add(mate, everyone, scores, _ms(start))
         if mate >= 0:
-            mate_ranks_first[(probes.kind, index)] = bool(scores[mate] > np.delete(scores, mate).max())
+            best_other = np.delete(scores, mate).max()
+            mate_ranks_first[(probes.kind, index)] = bool(scores[mate] > best_other)
 
 
 def _sample(probes: Probes, limit: int | None) -> list[int]:
@@ -314,22 +316,30 @@ def _sample(probes: Probes, limit: int | None) -> list[int]:
 
 
 def search_shortlist(gallery: Gallery, probes: Probes, shortlister, penetration: float,
-                     outcome: Outcome, mate_positions: list) -> None:
+                     outcome: Outcome, mate_positions: list) -> np.ndarray:
     """The deployed search per probe (timed), and where each mate sits in the embedding's
-    ranking (untimed, one search as wide as the widest penetration rate)."""
+    ranking (untimed, one search as wide as the widest penetration rate).  Returns the
+    milliseconds per probe of its stages: embedding + FAISS, gathering the shortlisted
+    cylinders, MCC and ranking."""
     shortlist = max(1, math.ceil(penetration * gallery.count))
     widest = max(1, math.ceil(max(PENETRATION_RATES) * gallery.count))
+    stages = []
     for index, finger in enumerate(probes.fingers):
         start = time.perf_counter()
         ids = shortlister.search(shortlister.embed([finger.arrays()]), shortlist)[0]
-        order, scores = score_packed(finger, gallery.gather(ids[ids >= 0]))
+        searched = time.perf_counter()
+        packed = gallery.gather(ids[ids >= 0])
+        gathered = time.perf_counter()
+        order, scores = score_packed(finger, packed)
         _answer(order, scores)
         mate = int(probes.mate[index])
         outcome.add(mate, order, scores, _ms(start))
+        stages.append((searched - start, gathered - searched, time.perf_counter() - gathered))
         if mate >= 0:
             wide = shortlister.search(shortlister.embed([finger.arrays()]), widest)[0]
             found = np.flatnonzero(wide == mate)
             mate_positions.append((index, int(found[0]) if len(found) else gallery.count))
+    return 1e3 * np.array(stages)
 
 
 # -- embedding adapter ----------------------------------------------------------------------
@@ -436,8 +446,8 @@ def _nbis_template(finger) -> bytes:
 
 def _check_nbis_layout(extractor) -> None:
     from matcher.finger.model import Finger, Minutia
-    finger = Finger(minutiae=[Minutia(10 + 9 * i, 300 - 7 * i, 90.0, "ending", 60) for i in range(20)],
-                    width=500, height=500)
+    minutiae = [Minutia(10 + 9 * i, 300 - 7 * i, 90.0, "ending", 60) for i in range(20)]
+    finger = Finger(minutiae=minutiae, width=500, height=500)
     loaded = extractor.load_iso_19794_2_2005(_nbis_template(finger)).get()
     if len(loaded) != 20 or (loaded[0].x(), loaded[0].y()) != (10, 300):
         raise RuntimeError("nbis-py reads templates differently from the 0.1.3 layout this "
@@ -537,7 +547,8 @@ def plot_penetration(path: Path, kept: dict) -> None:
     axis.axhline(0.995, color="grey", linestyle=":", label="target 99.5 %")
     axis.set(xscale="log", xlabel="penetration rate (share of the gallery shortlisted)",
              ylabel="share of mates kept", title="embedding shortlist")
-    axis.set_xticks([100 * r for r in PENETRATION_RATES], [f"{100 * r:g} %" for r in PENETRATION_RATES])
+    axis.set_xticks([100 * r for r in PENETRATION_RATES],
+                    [f"{100 * r:g} %" for r in PENETRATION_RATES])
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -573,19 +584,27 @@ def run_shortlist(gallery: Gallery, probes: dict, shortlister, penetration: floa
           f"after {gallery.seconds['embeddings']:,.1f} s embedding the gallery")
     print(f"  {'share of mates kept at penetration rate':<50}"
           + "".join(f"{100 * r:>8.1f}%" for r in PENETRATION_RATES))
-    curves = {}
+    curves, breakdown = {}, {}
     for kind in PROBE_KINDS:
         log(f"shortlist + MCC, {kind} probes ...")
         outcome, positions = Outcome(), []
-        search_shortlist(gallery, probes[kind], shortlister, penetration, outcome, positions)
+        stages = search_shortlist(gallery, probes[kind], shortlister, penetration, outcome,
+                                  positions)
         outcomes[(f"shortlist {100 * penetration:g}% + MCC", kind)] = outcome
+        embed_ms, gather_ms, score_ms = stages.mean(axis=0)
+        breakdown[kind] = (f"{kind} {outcome.mean_ms():.1f} = embedding + FAISS {embed_ms:.1f} "
+                           f"+ gathering cylinders {gather_ms:.1f} + MCC {score_ms:.1f}")
         for label, rows in (("mates exhaustive MCC ranks first",
                              [p for i, p in positions if mate_ranks_first.get((kind, i))]),
                             ("all mates", [p for _, p in positions])):
             shares = [float(np.mean(np.array(rows) < max(1, math.ceil(r * size))))
                       if rows else math.nan for r in PENETRATION_RATES]
             curves[f"{kind}: {label}"] = shares
-            print(f"  {f'{kind}: {label} ({len(rows)})':<50}" + "".join(f"{fmt(s):>9}" for s in shares))
+            print(f"  {f'{kind}: {label} ({len(rows)})':<50}"
+                  + "".join(f"{fmt(share):>9}" for share in shares))
+    shortlisted = max(1, math.ceil(penetration * size))
+    print(f"  ms per search, shortlist of {shortlisted:,} ({100 * penetration:g} %): "
+          + "; ".join(breakdown.values()))
     return curves
 
 
@@ -602,8 +621,10 @@ def run_bozorth(extractor, gallery: Gallery, probes: dict, subset: np.ndarray, p
             start = time.perf_counter()
             order, scores = score_packed(probes[kind].fingers[index], packed)
             ours.add(int(probes[kind].mate[index]), order, scores, _ms(start))
-        done, under, spent = search_bozorth(extractor, gallery, subset, probes[kind], chosen, theirs)
-        comparisons, seconds, below = comparisons + done, seconds + spent, below + [(kind, under, len(chosen))]
+        done, under, spent = search_bozorth(extractor, gallery, subset, probes[kind], chosen,
+                                            theirs)
+        comparisons, seconds = comparisons + done, seconds + spent
+        below.append((kind, under, len(chosen)))
         ours_seconds += sum(ours.ms) / 1e3
         outcomes[("exhaustive MCC", kind)], outcomes[("bozorth3 (nbis-py)", kind)] = ours, theirs
     print_accuracy(f"on the bozorth3 subset: {len(subset):,} of the {gallery.count:,} fingers "
@@ -655,7 +676,8 @@ def parse_arguments(argv):
                         help="shortlist size of the deployed search, share of the gallery")
     parser.add_argument("--exhaustive-probes", type=int, default=None,
                         help=f"probes per kind searched exhaustively (default: all up to "
-                             f"{EXHAUSTIVE_ALL_PROBES_UP_TO:,} fingers, else {EXHAUSTIVE_SAMPLE_PER_KIND})")
+                             f"{EXHAUSTIVE_ALL_PROBES_UP_TO:,} fingers, else "
+                             f"{EXHAUSTIVE_SAMPLE_PER_KIND})")
     args = parser.parse_args(argv)
     if args.gallery < 2 or args.probes < 2 or not 0 < args.penetration <= 1:
         parser.error("--gallery and --probes must be at least 2, --penetration in (0, 1]")
