@@ -93,6 +93,11 @@ class FingerSettings:
     exhaustive_below: int = 20_000
     #: Share of the gallery the embedding shortlist keeps for MCC re-ranking (penetration).
     shortlist_fraction: float = 0.01
+    #: The same for latent probes.  1.0 = score every eligible finger with MCC: a latent
+    #: mark (15-30 minutiae on a small patch) has too few minutia pairs for the embedding
+    #: (it keeps ~27 % of latent mates in the top 1 %), and Prüm caps latent searches at
+    #: 20 per partner per day, so the exhaustive accuracy is worth its seconds.
+    latent_shortlist_fraction: float = 1.0
 
     def validate(self) -> None:
         if not isinstance(self.max_candidates, int) or not 1 <= self.max_candidates <= 100:
@@ -101,6 +106,10 @@ class FingerSettings:
             raise ConfigError(f"finger.exhaustive_below must be an integer >= 0, got {self.exhaustive_below!r}")
         if not isinstance(self.shortlist_fraction, (int, float)) or not 0 < self.shortlist_fraction <= 1:
             raise ConfigError(f"finger.shortlist_fraction must be in (0, 1], got {self.shortlist_fraction!r}")
+        if not isinstance(self.latent_shortlist_fraction, (int, float)) or \
+                not 0 < self.latent_shortlist_fraction <= 1:
+            raise ConfigError("finger.latent_shortlist_fraction must be in (0, 1], got "
+                              f"{self.latent_shortlist_fraction!r}")
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ class Home:
         self.store = store
         self.dna = DnaDatabase(store, config.dna, path)
         self.vehicle = VehicleDatabase(store, path)
-        self.finger = FingerDatabase(store, config.finger)
+        self.finger = FingerDatabase(store, config.finger, path)
 
     def close(self) -> None:
         try:
             self.dna.close()
             self.vehicle.close()
+            self.finger.close()
         finally:
             self.store.close()
 

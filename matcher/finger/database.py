@@ -15,12 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-import numpy as np
+from pathlib import Path
 
 from matcher.config import FingerSettings
 from matcher.finger import mcc
-from matcher.finger.gallery import KIND_NAMES, FingerGallery
+from matcher.finger.gallery import FingerGallery
 from matcher.finger.records import FingerRecordRejected, normalise_record
 from matcher.finger.templates import finger_to_json
 from matcher.records import RawRecord
@@ -28,6 +27,9 @@ from matcher.store import DeleteReport, Store
 
 CATEGORY = "finger"
 ADD_BATCH = 2_000
+#: Write a fresh gallery snapshot once this many fingers changed since the last one, so
+#: opening a home replays at most about this many (describing a finger costs ~0.1 ms).
+SNAPSHOT_AFTER_FINGERS = 50_000
 
 
 @dataclass(slots=True)
@@ -40,30 +42,55 @@ class AddReport:
 
 
 class FingerDatabase:
-    """One home's fingerprint category, kept in step with the store."""
+    """One home's fingerprint category, kept in step with the store.
 
-    def __init__(self, store: Store, settings: FingerSettings):
+    Opening loads the gallery snapshot beside the store (``_gallery_snapshot``; memory-mapped)
+    and replays only the writes committed after it; every write goes to the store first,
+    then to the gallery.  A new snapshot is written after ``SNAPSHOT_AFTER_FINGERS`` changed
+    fingers and on ``close``."""
+
+    def __init__(self, store: Store, settings: FingerSettings, home: Path | None = None):
         self.store = store
         self.settings = settings
+        self.home = home
         self.gallery = FingerGallery()
-        self.generation = 0
-        self._replay(0)
-        self.generation = store.generation()
+        current = store.generation()
+        loaded = self.gallery.load(home) if home is not None else None
+        if loaded is not None and loaded > current:   # a snapshot from another store
+            self.gallery, loaded = FingerGallery(), None
+        self._changed = self._replay(loaded or 0)
+        self.generation = current
 
-    def _replay(self, after: int) -> None:
-        self.gallery.remove_rowids(self.store.removed_rowids(CATEGORY, after_generation=after))
+    def _replay(self, after: int) -> int:
+        """Apply the store's writes after generation ``after``; the number of fingers
+        touched."""
+        removed = self.store.removed_rowids(CATEGORY, after_generation=after)
+        self.gallery.remove_rowids(removed)
+        touched = len(removed)
         for record in self.store.records(CATEGORY, after_generation=after):
             body = json.loads(record.body)
             parsed = normalise_record({"reference": record.reference, "kind": record.kind,
                                        "fingers": body["fingers"]})
             self.gallery.add(record.rowid, record.kind, parsed.fingers)
+            touched += len(parsed.fingers)
+        return touched
 
     def refresh(self) -> None:
         """Catch up with writes another process committed."""
         current = self.store.generation()
         if current != self.generation:
-            self._replay(self.generation)
+            self._changed += self._replay(self.generation)
             self.generation = current
+
+    def snapshot(self) -> None:
+        """Write the gallery snapshot now, tagged with the current generation."""
+        if self.home is not None:
+            self.gallery.snapshot(self.home, self.generation)
+            self._changed = 0
+
+    def _maybe_snapshot(self) -> None:
+        if self._changed >= SNAPSHOT_AFTER_FINGERS:
+            self.snapshot()
 
     def add(self, records: Iterable[dict]) -> AddReport:
         return self.add_raw(RawRecord(i, data=r) for i, r in enumerate(records, start=1))
@@ -88,6 +115,7 @@ class FingerDatabase:
                 self._commit(batch, report, progress)
                 batch = []
         self._commit(batch, report, progress)
+        self._maybe_snapshot()
         return report
 
     def _commit(self, records, report: AddReport, progress) -> None:
@@ -99,11 +127,12 @@ class FingerDatabase:
             for r in latest]
         result = self.store.write(CATEGORY, upserts)
         if result.generation != self.generation + 1:   # another writer came in between
-            self._replay(self.generation)
+            self._changed += self._replay(self.generation)
         else:
             self.gallery.remove_rowids(result.replaced)
             for rowid, record in zip(result.inserted, latest):
                 self.gallery.add(rowid, record.kind, record.fingers)
+            self._changed += sum(len(r.fingers) for r in latest) + len(result.replaced)
         self.generation = report.generation = result.generation
         report.added += len(latest) - len(result.replaced)
         report.replaced += len(result.replaced) + len(records) - len(latest)
@@ -116,10 +145,12 @@ class FingerDatabase:
         wanted = list(dict.fromkeys(references))
         result = self.store.write(CATEGORY, deletes=wanted)
         if result.generation != self.generation + 1:
-            self._replay(self.generation)
+            self._changed += self._replay(self.generation)
         else:
             self.gallery.remove_rowids(result.deleted)
+            self._changed += len(result.deleted)
         self.generation = result.generation
+        self._maybe_snapshot()
         missing = set(result.not_found)
         return DeleteReport([r for r in wanted if r not in missing], result.not_found,
                             result.generation)
@@ -146,37 +177,40 @@ class FingerDatabase:
         return answers
 
     def _search_one(self, query) -> dict:
-        gallery = self.gallery
-        positions = np.array(gallery.position, np.int64)
+        fraction = (self.settings.latent_shortlist_fraction if query.kind == "latent"
+                    else self.settings.shortlist_fraction)
         best: dict[int, list] = {}   # rowid -> [fused score, best single score, its position]
         for finger in query.fingers:
-            entries, scores = gallery.score(gallery.describe(finger))
-            if len(entries) == 0:
+            entries, scores = self.gallery.candidates(
+                finger, exhaustive_below=self.settings.exhaustive_below, fraction=fraction)
+            keep = scores > 0
+            entries, scores = entries[keep], scores[keep]
+            if not len(entries):
                 continue
-            if finger.position:
-                same = (positions[entries] == finger.position) | (positions[entries] == 0)
-                scores = np.where(same, scores, 0.0)
-            per_record: dict[int, tuple[float, int]] = {}
-            for entry, score in zip(entries.tolist(), scores.tolist()):
-                if score <= 0:
-                    continue
-                rowid = gallery.rowid[entry]
+            per_record: dict[int, tuple[float, int]] = {}   # best finger of each record
+            for rowid, position, score in zip(self.gallery.rowid(entries).tolist(),
+                                              self.gallery.position(entries).tolist(),
+                                              scores.tolist()):
                 if score > per_record.get(rowid, (0.0, 0))[0]:
-                    per_record[rowid] = (score, gallery.position[entry])
+                    per_record[rowid] = (score, position)
             for rowid, (score, position) in per_record.items():
                 slot = best.setdefault(rowid, [0.0, 0.0, position])
                 slot[0] += score
                 if score > slot[1]:
                     slot[1], slot[2] = score, position
-        names = self.store.references(best)
-        ranked = sorted(((v[0], -rowid, rowid) for rowid, v in best.items()
-                         if names.get(rowid, (None,))[0] != query.reference), reverse=True)
+        # Only the records that can make the list are named (one store read per answer).
+        limit = self.settings.max_candidates
+        ranked = sorted(((v[0], -rowid, rowid) for rowid, v in best.items()), reverse=True)
+        names = self.store.references(r for _, _, r in ranked[: limit + 1])
         candidates = []
-        for fused, _, rowid in ranked[: self.settings.max_candidates]:
+        for fused, _, rowid in ranked[: limit + 1]:
+            if rowid not in names or names[rowid][0] == query.reference:
+                continue
             reference, kind = names[rowid]
             single, position = best[rowid][1], best[rowid][2]
             candidates.append({"reference": reference, "kind": kind, "position": position,
                                "score": round(fused, 4), "hit": single >= mcc.DECISION_THRESHOLD})
+        candidates = candidates[:limit]
         return {"query": query.reference, "hit": any(c["hit"] for c in candidates),
                 "candidates": candidates}
 
@@ -189,4 +223,5 @@ class FingerDatabase:
                 "generation": self.generation}
 
     def close(self) -> None:
-        pass
+        if self._changed:
+            self.snapshot()

@@ -44,6 +44,7 @@ kept for experiments, not recommended for the shortlist.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -54,7 +55,7 @@ from matcher.finger.model import MinutiaArrays
 
 __all__ = [
     "EMBEDDING_DIM", "BINARY_BITS", "HISTOGRAM_DIM", "binary_codes", "embed", "embed_many",
-    "pair_features",
+    "model_digest", "pair_features",
 ]
 
 #: Resolution the pair lengths are given at; other resolutions are scaled to it.
@@ -95,6 +96,13 @@ def _projection() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                          f"not fit histograms of {HISTOGRAM_DIM} and embeddings of "
                          f"{EMBEDDING_DIM}; retrain with benchmarks/finger_embedding.py train")
     return mean, projection, rotation
+
+
+def model_digest() -> str:
+    """A digest of the learned projection: embeddings (and index codes) made under another
+    projection are not comparable with today's."""
+    mean, projection, _ = _projection()
+    return hashlib.sha256(mean.tobytes() + projection.tobytes()).hexdigest()[:16]
 
 
 def pair_features(arrays: MinutiaArrays, resolution_dpi: int = 500) -> np.ndarray:

@@ -3,7 +3,9 @@
 A record is ``{"reference", "kind": "person"|"latent", "fingers": [{"position", "template"
 | "minutiae"}]}`` (architecture note).  ``person`` is a tenprint card of a known person,
 ``latent`` an unsolved mark from a crime scene.  A query has the same shape; its ``kind``
-and ``reference`` are optional.  Every problem is reported at once, each naming its field.
+and ``reference`` are optional: a query without ``kind`` is a tenprint search (``person``;
+the common Prüm case), so a latent mark must say ``"kind": "latent"`` to be searched as
+one (every eligible finger scored, see ``FingerSettings.latent_shortlist_fraction``).  Every problem is reported at once, each naming its field.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def normalise_record(raw: object, *, query: bool = False) -> FingerRecord:
         reference = reference if isinstance(reference, str) else None
     kind = raw.get("kind")
     if kind is None and query:
-        kind = "latent"
+        kind = "person"
     elif kind not in KINDS:
         reasons.append("kind: missing, expected 'person' or 'latent'" if kind is None
                        else f"kind: {kind!r} is not 'person' or 'latent'")
