@@ -1,0 +1,1 @@
+"""Namespace of the ``prum`` protobuf packages; ``v1`` holds the generated stubs."""
