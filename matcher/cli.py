@@ -177,12 +177,25 @@ def build_parser() -> argparse.ArgumentParser:
     _category(sub, "vehicle", "vehicle registrations", "registrations", "JSON Lines files",
               "counts and index memory")
 
+    _service_commands(sub)
+
     demo = sub.add_parser("demo", help="synthetic national database, searches, summary")
     demo.add_argument("--profiles", type=int, default=200_000)
     demo.add_argument("--queries", type=int, default=1_000)
     demo.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     demo.set_defaults(handler=_cmd_demo)
     return parser
+
+
+def _service_commands(sub) -> None:
+    """Partner service commands: certificates and the audit log (stdlib only at import)."""
+    from matcher.service import cli_admin as admin
+    certs = sub.add_parser("certs", help=admin.CERTS_HELP, description=admin.CERTS_DESCRIPTION)
+    admin.add_certs_arguments(certs)
+    certs.set_defaults(handler=admin.run_certs)
+    audit = sub.add_parser("audit", help=admin.AUDIT_HELP, description=admin.AUDIT_DESCRIPTION)
+    admin.add_audit_arguments(audit)
+    audit.set_defaults(handler=admin.run_audit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,11 +8,16 @@ snapshot tagged with generation G is brought up to date by replaying what came a
 
 Replacing a record deletes the old row (tombstone, reason ``replaced``) and inserts a new
 one: row ids only grow (AUTOINCREMENT), which lets indexes keep rows in row-id order.
+
+The same database holds the partner service's audit log (``audit``, ``audit_marks``) and its
+daily quota counters (``quota_usage``).  Their logic lives in ``matcher.service.audit`` and
+``matcher.service.quotas``; each writes through its own connection from ``Store.connect``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +55,42 @@ CREATE TABLE IF NOT EXISTS tombstones (
     deleted_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tombstones_by_generation ON tombstones (category, generation);
+-- Partner-service audit log (matcher.service.audit): one row per request, hash-chained.
+CREATE TABLE IF NOT EXISTS audit (
+    sequence INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    ordering_officer TEXT,
+    purpose TEXT NOT NULL,
+    case_reference TEXT NOT NULL,
+    category TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    answer_id TEXT NOT NULL,
+    queries INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    hits TEXT NOT NULL,
+    query_digest TEXT,
+    hash TEXT NOT NULL
+);
+-- 'head' (last entry) and 'anchor' (last purged entry) of the audit chain, each with a MAC.
+CREATE TABLE IF NOT EXISTS audit_marks (
+    name TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
+-- Daily quota counters (matcher.service.quotas): searches used per partner, category, UTC day.
+CREATE TABLE IF NOT EXISTS quota_usage (
+    partner TEXT NOT NULL,
+    category TEXT NOT NULL,
+    day TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (partner, category, day)
+) WITHOUT ROWID;
 """
 
 
@@ -109,6 +150,28 @@ class Store:
             )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        #: Held around each write transaction by in-process writers on their own connections
+        #: (audit log, quotas): they then queue on this lock, which wakes the next writer the
+        #: moment it is free, instead of on SQLite's busy handler, which sleeps 1, 2, 5, 10 ...
+        #: ms between retries.  Other processes still meet the busy handler.
+        self.writer_lock = threading.Lock()
+
+    def connect(self, *, synchronous: str = "FULL") -> sqlite3.Connection:
+        """A new connection to this store's database, in autocommit mode (explicit BEGIN), for
+        a component that writes from its own threads: the store's own connection must not
+        carry two threads' transactions at once.  ``synchronous`` is ``FULL`` (a commit is on
+        disk when it returns) or ``NORMAL`` (it survives a crash of the process but not of
+        the machine until the next FULL commit or checkpoint syncs the WAL).  The caller
+        closes it and keeps it to one thread at a time."""
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        return db
 
     def close(self) -> None:
         self._db.close()
