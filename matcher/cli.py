@@ -125,8 +125,13 @@ def _cmd_stats(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from matcher.demo import run_demo
-    return run_demo(profiles=args.profiles, queries=args.queries, workdir=args.dir)
+    if args.local:
+        from matcher.demo import run_demo
+        return run_demo(profiles=args.profiles or 200_000, queries=args.queries, workdir=args.dir)
+    from matcher.demo_network import run_network_demo
+    from matcher.demo_partners import DemoSize
+    return run_network_demo(DemoSize(profiles=args.profiles or DemoSize.profiles),
+                            workdir=args.dir)
 
 
 def _category(sub, category: str, title: str, noun: str, sources: str, stats_help: str) -> dict:
@@ -179,9 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     _service_commands(sub)
 
-    demo = sub.add_parser("demo", help="synthetic national database, searches, summary")
-    demo.add_argument("--profiles", type=int, default=200_000)
-    demo.add_argument("--queries", type=int, default=1_000)
+    demo = sub.add_parser("demo", help="three partner nodes (NL, DE, BE) on loopback asking "
+                                       "each other; --local: one national DNA database")
+    demo.add_argument("--local", action="store_true",
+                      help="the single-home demo: load and search one national database")
+    demo.add_argument("--profiles", type=int, default=None,
+                      help="DNA profiles per state (default 30,000; --local: 200,000)")
+    demo.add_argument("--queries", type=int, default=1_000, help="--local: DNA queries")
     demo.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     demo.set_defaults(handler=_cmd_demo)
     return parser
@@ -196,6 +205,8 @@ def _service_commands(sub) -> None:
     audit = sub.add_parser("audit", help=admin.AUDIT_HELP, description=admin.AUDIT_DESCRIPTION)
     admin.add_audit_arguments(audit)
     audit.set_defaults(handler=admin.run_audit)
+    from matcher.service import cli_service
+    cli_service.add_arguments(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
