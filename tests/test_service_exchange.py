@@ -128,6 +128,10 @@ def test_capabilities_report_grants_usage_and_dna_rules(nodes):
     assert grants[common_pb2.CATEGORY_DNA].used_today == dna_before.used_today + 2
     assert grants[common_pb2.CATEGORY_DNA].daily_quota == 100000
     assert grants[common_pb2.CATEGORY_FINGER].finger_candidate_limit == 3
+    policy = nodes.servers["DE"].node.settings.policy["NL"]
+    assert grants[common_pb2.CATEGORY_FINGER].latent_daily_quota == \
+        policy.daily_quota["finger_latent"]
+    assert grants[common_pb2.CATEGORY_DNA].latent_daily_quota == 0
     assert grants[common_pb2.CATEGORY_VEHICLE].finger_candidate_limit == 0
     home = nodes.servers["DE"].node.home
     assert list(after.dna_loci) == list(home.dna.table.compared)

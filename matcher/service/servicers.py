@@ -154,7 +154,8 @@ class CapabilitiesServicer(capabilities_pb2_grpc.CapabilitiesServiceServicer):
             daily_quota=_int32(grant.daily_quota[category]),
             used_today=_int32(usage[category]),
             max_queries_per_request=grant.max_queries_per_request,
-            finger_candidate_limit=grant.finger_candidate_limit if category == "finger" else 0)
+            finger_candidate_limit=grant.finger_candidate_limit if category == "finger" else 0,
+            **(self._latent(grant, usage) if category == "finger" else {}))
             for category in CATEGORIES if category in grant.categories]
         return capabilities_pb2.GetCapabilitiesResponse(
             header=exchange.header(), caller_partner=grant.code, grants=grants,
@@ -163,6 +164,12 @@ class CapabilitiesServicer(capabilities_pb2_grpc.CapabilitiesServiceServicer):
             dna_min_designated_loci=dna.settings.min_designated_loci,
             dna_min_matching_loci=dna.settings.min_matching_loci,
             dna_max_mismatches=dna.settings.max_mismatches)
+
+    @staticmethod
+    def _latent(grant, usage) -> dict[str, int]:
+        """Latent marks have their own, smaller daily budget (Prüm: 20 against 100)."""
+        return {"latent_daily_quota": _int32(grant.daily_quota["finger_latent"]),
+                "latent_used_today": _int32(usage["finger_latent"])}
 
     def _usage(self, grant) -> dict[str, int]:
         return {key: self.node.quotas.used_today(grant.code, key) for key in grant.daily_quota}
