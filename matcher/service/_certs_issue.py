@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from matcher.service._certs_files import CertificateError, Issued, load_certificate
+from matcher.service.settings import PARTNER_CODE   # the rule node configs use
 
 #: Validity of partner certificates unless ``--days`` says otherwise.
 DEFAULT_DAYS = 365
@@ -30,12 +30,10 @@ CA_BACKDATE = dt.timedelta(days=7)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 CA_NAME = "prum-matcher development CA"
 WRONG_CA_NAME = "prum-matcher unrelated CA"
-#: The same rule as node configurations use (matcher.service.settings).
-_PARTNER_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
 
 
 def check_partner_code(code: str) -> str:
-    if not isinstance(code, str) or not _PARTNER_CODE.match(code):
+    if not isinstance(code, str) or not PARTNER_CODE.match(code):
         raise CertificateError(f"partner code must be 2-8 upper-case letters or digits, "
                                f"starting with a letter, got {code!r}")
     return code

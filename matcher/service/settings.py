@@ -40,6 +40,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matcher.service.audit import DEFAULT_RETENTION_DAYS
+
 #: The three data categories of the Prüm exchange, as named in configs and quotas.
 CATEGORIES = ("dna", "finger", "vehicle")
 #: Quota counters: one per category, plus latent fingerprint searches, which Prüm budgets
@@ -57,13 +59,14 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_EXECUTOR_THREADS = 2
 DEFAULT_GRACE_SECONDS = 10.0
 #: Prüm (2008/615/JHA Art. 30): log entries are deleted after two years.
-DEFAULT_AUDIT_RETENTION_DAYS = 730
+DEFAULT_AUDIT_RETENTION_DAYS = DEFAULT_RETENTION_DAYS
 #: Deadline of one partner call made by `matcher query` (seconds).
 DEFAULT_TIMEOUT_SECONDS = 10.0
 #: Most queries one request may carry (a nightly bulk batch is split by the client).
 DEFAULT_MAX_QUERIES_PER_REQUEST = 1_000
 
-_PARTNER_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
+#: A partner code: a country code or a short agency code, upper case (certificate CN).
+PARTNER_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
 
 
 class SettingsError(ValueError):
@@ -207,7 +210,7 @@ class _Table:
 
 
 def _partner_code(code: str, key: str) -> str:
-    if not isinstance(code, str) or not _PARTNER_CODE.match(code):
+    if not isinstance(code, str) or not PARTNER_CODE.match(code):
         raise SettingsError(f"{key}: partner code must be 2-8 upper-case letters or digits, "
                             f"starting with a letter, got {code!r}")
     return code
