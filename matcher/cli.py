@@ -97,7 +97,9 @@ def _cmd_search(args) -> int:
         whole_file = [r for r in raws if r.line == 0]
         for raw in whole_file:
             _emit({"file": str(path), "line": 0, "reference": None, "reasons": [raw.error]}, sys.stderr)
-        answers = getattr(home, args.category).search_raw(r for r in raws if r.line != 0)
+        options = {"familial": True} if getattr(args, "familial", False) else {}
+        answers = getattr(home, args.category).search_raw((r for r in raws if r.line != 0),
+                                                          **options)
     for answer in answers:
         line = answer.pop("line", None)
         if "error" in answer:
@@ -175,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="kind of CSV samples when the file has no Kind column (default: "
                                  "stain, i.e. unidentified; a person profile claims an identity, "
                                  "so say --kind person explicitly)")
+    dna["search"].add_argument("--familial", action="store_true",
+                               help="also list likely relatives of each query (sibling and "
+                                    "parent-child kinship index at or above the home's "
+                                    "dna.familial_threshold)")
     finger = _category(sub, "finger", "fingerprints", "fingerprint records", "JSON Lines files",
                        "counts of records and enrolled fingers")
     finger["inspect"] = finger["_sub"].add_parser(

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from matcher.dna.frequencies import DEFAULT_POPULATION, POPULATIONS
 from matcher.dna.loci import (
     DEFAULT_ALIASES, DEFAULT_LOCI, DEFAULT_LOCUS_SETS, DEFAULT_NEVER_COMPARED,
     DEFAULT_REPEAT_UNITS, LocusTable,
@@ -48,6 +49,27 @@ class DnaSettings:
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_LOCUS_SETS.items()}
     )
     never_compared: list[str] = field(default_factory=lambda: list(DEFAULT_NEVER_COMPARED))
+    #: Hit statistics (``matcher.dna.statistics``): allele frequencies of this population
+    #: (``matcher.dna.frequencies.POPULATIONS``; norSTR Europe by default) ...
+    statistics_population: str = DEFAULT_POPULATION
+    #: ... the NRC II 4.10 coancestry correction θ (0.01 general population, 0.03 small
+    #: isolated ones, 0 = product rule) ...
+    theta: float = 0.01
+    #: ... and N of the 5/2N minimum allele frequency; 0 = the table's stated sample size
+    #: (norSTR states none: its own minimum 0.001 applies).
+    frequency_sample_size: int = 0
+    #: Familial search (``matcher.dna.kinship``): report a non-hit stored profile when its
+    #: sibling or parent-child kinship index with the query reaches this likelihood ratio.
+    #: Measured on synthetic norSTR data with the default kit mix: 10,000 finds ~70 % of
+    #: parents/children and ~46 % of siblings at ~4.5 false candidates per million profiles
+    #: searched (1,000: 90 % / 68 % at ~70 per million); raise it for large databases.
+    familial_threshold: float = 10_000.0
+    #: Most familial candidates one answer lists, highest index first.
+    familial_max_candidates: int = 20
+    #: Per-locus per-generation STR mutation rate behind the parent-child index at a locus
+    #: the two profiles share no allele at (mutation or drop-out): mu/A (Brenner); 0 makes
+    #: such a locus an exclusion (index 0).  0.002 is typical of forensic autosomal STRs.
+    familial_mutation_rate: float = 0.002
 
     def validate(self) -> None:
         for name in ("min_designated_loci", "min_ess7_loci_person", "min_matching_loci"):
@@ -61,6 +83,7 @@ class DnaSettings:
             # Unit >= 2 keeps "codes one apart" equivalent to "one of them is a microvariant".
             if not isinstance(unit, int) or not 2 <= unit <= 9:
                 raise ConfigError(f"dna.extra_loci.{name}: repeat unit must be an integer 2..9 bp")
+        self._validate_statistics()
         if self.person_rule_locus_set not in self.locus_sets:
             raise ConfigError(
                 f"dna.person_rule_locus_set {self.person_rule_locus_set!r} is not in dna.locus_sets"
@@ -69,6 +92,26 @@ class DnaSettings:
             self.locus_table()
         except ValueError as exc:
             raise ConfigError(f"dna: {exc}") from exc
+
+    def _validate_statistics(self) -> None:
+        if self.statistics_population not in POPULATIONS:
+            raise ConfigError(f"dna.statistics_population must be one of {', '.join(POPULATIONS)}, "
+                              f"got {self.statistics_population!r}")
+        if not _is_number(self.theta) or not 0 <= self.theta <= 0.25:
+            raise ConfigError(f"dna.theta must be a number 0..0.25, got {self.theta!r}")
+        if not isinstance(self.frequency_sample_size, int) or isinstance(self.frequency_sample_size, bool) \
+                or self.frequency_sample_size < 0:
+            raise ConfigError("dna.frequency_sample_size must be an integer >= 0 (0 = the table's), "
+                              f"got {self.frequency_sample_size!r}")
+        if not _is_number(self.familial_threshold) or not self.familial_threshold > 1:
+            raise ConfigError(f"dna.familial_threshold must be a number > 1, got {self.familial_threshold!r}")
+        if not isinstance(self.familial_max_candidates, int) or isinstance(self.familial_max_candidates, bool) \
+                or not 1 <= self.familial_max_candidates <= 1000:
+            raise ConfigError("dna.familial_max_candidates must be an integer 1..1000, got "
+                              f"{self.familial_max_candidates!r}")
+        if not _is_number(self.familial_mutation_rate) or not 0 <= self.familial_mutation_rate <= 0.1:
+            raise ConfigError("dna.familial_mutation_rate must be a number 0..0.1, got "
+                              f"{self.familial_mutation_rate!r}")
 
     def locus_table(self) -> LocusTable:
         names = DEFAULT_LOCI + tuple(n for n in self.extra_loci if n not in DEFAULT_LOCI)
@@ -165,6 +208,10 @@ class Config:
         lines += ["", "[finger]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in asdict(self.finger).items()]
         return "\n".join(lines) + "\n"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _toml_key(key: str) -> str:

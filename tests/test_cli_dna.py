@@ -61,8 +61,11 @@ def test_add_search_delete_stats(tmp_path, home):
     code, out, err, _ = run("dna", "search", home, queries)
     assert code == 1  # Q-2 is below the minimum: answered with an error
     assert [a["query"] for a in out] == ["Q-1", "Q-2", "NL-1"]
-    assert out[0]["hits"][0] == {"reference": "NL-1", "kind": "person", "quality": "FULL",
-                                 "matching_loci": 7, "compared_loci": 7, "mismatches": 0}
+    contract = ("reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches")
+    assert {k: out[0]["hits"][0][k] for k in contract} == {
+        "reference": "NL-1", "kind": "person", "quality": "FULL", "matching_loci": 7,
+        "compared_loci": 7, "mismatches": 0}
+    assert out[0]["hits"][0]["rmp_loci"] == 7 and 0 < out[0]["hits"][0]["rmp"] < 1e-6
     assert [h["quality"] for h in out[0]["hits"]] == ["FULL", "MICROVARIANT", "NEAR"]
     assert set(out[1]) == {"query", "error"} and "at least 6" in out[1]["error"]
     assert "NL-1" not in [h["reference"] for h in out[2]["hits"]]   # never itself

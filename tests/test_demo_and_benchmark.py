@@ -49,7 +49,8 @@ def test_demo_small(tmp_path):
     assert re.search(r"exact\s+(\d+) of\s+\1\b", out)  # every re-submitted profile is found
     answer = json.loads(next(l for l in out.splitlines() if l.startswith("    {")))
     assert answer["hits"] and set(answer["hits"][0]) == {
-        "reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches"}
+        "reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches",
+        "rmp", "likelihood_ratio", "expected_adventitious", "rmp_loci"}
     assert "loaded 2,000 in" in out and "0 rejected" in out.split("vehicle register")[1]
     assert re.search(r"searched 60 queries \(\d+ ANPR-tolerant\)", out)
 

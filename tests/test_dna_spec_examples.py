@@ -74,4 +74,4 @@ def test_engine_reproduces_table(home, i):
     else:
         got = dict(hits[f"S{i}"])
         assert got.pop("reference") == f"S{i}" and got.pop("kind") == "stain"
-        assert got == expected
+        assert {k: got[k] for k in expected} == expected      # and the match statistics

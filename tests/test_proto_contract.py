@@ -118,7 +118,8 @@ REVIEWED_ANSWER_FIELDS = {
     "google.protobuf.Timestamp": "seconds nanos",
     "SearchDnaResponse": "header answers",
     "DnaAnswer": "query hit hits",
-    "DnaHit": "reference kind quality matching_loci compared_loci mismatches",
+    "DnaHit": "reference kind quality matching_loci compared_loci mismatches rmp "
+              "likelihood_ratio expected_adventitious rmp_loci",
     "SearchFingerResponse": "header answers",
     "FingerAnswer": "query hit candidates",
     "FingerCandidate": "reference kind position score hit",

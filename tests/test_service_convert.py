@@ -57,7 +57,9 @@ DNA_HIT = st.fixed_dictionaries({
     "reference": REFERENCE, "kind": st.sampled_from(["person", "stain"]),
     "quality": st.sampled_from(["FULL", "WILDCARD", "MICROVARIANT", "NEAR"]),
     "matching_loci": st.integers(0, 40), "compared_loci": st.integers(0, 40),
-    "mismatches": st.integers(0, 20)})
+    "mismatches": st.integers(0, 20), "rmp": st.floats(1e-30, 1.0),
+    "likelihood_ratio": st.floats(1.0, 1e30), "expected_adventitious": st.floats(0, 1e6),
+    "rmp_loci": st.integers(0, 40)})
 CANDIDATE = st.fixed_dictionaries({
     "reference": REFERENCE, "kind": st.sampled_from(["person", "latent"]),
     "position": st.integers(0, 10), "score": st.floats(0, 10), "hit": st.booleans()})

@@ -20,7 +20,9 @@ from matcher.dna.explain import explain
 from matcher.dna.formats import RawRecord
 from matcher.dna.index import KIND_CODES, DnaIndex, presence_order
 from matcher.dna.kernels import QUALITY_NAMES
+from matcher.dna.kinship import KinshipSearch, candidate_fields, strongest_non_hits
 from matcher.dna.profile import Normaliser, Profile, ProfileRejected
+from matcher.dna.statistics import MatchStatistics, hit_figures
 from matcher.store import DeleteReport, Store, StoredRecord
 
 CATEGORY = "dna"
@@ -53,6 +55,9 @@ class DnaDatabase:
         self.normaliser = Normaliser(settings)
         self.table = self.normaliser.table
         self._column = {name: i for i, name in enumerate(self.table.compared)}
+        self.statistics = MatchStatistics.from_settings(settings, self.table)
+        self.kinship = KinshipSearch(self.statistics, self.table.compared,
+                                     settings.familial_mutation_rate)
         self._snapshot_path = home_path / SNAPSHOT_FILE
         self.index, self.generation = self._open_index()
         self._changes_since_snapshot = 0
@@ -201,11 +206,17 @@ class DnaDatabase:
             self.snapshot()
 
     # ------------------------------------------------------------------ reading
-    def search(self, queries: Iterable[dict]) -> list[dict]:
-        """Answers in query order: ``{"query", "hits": [...]}`` or ``{"query", "error"}``."""
-        return self.search_raw(RawRecord(i, data=q) for i, q in enumerate(queries, start=1))
+    def search(self, queries: Iterable[dict], *, familial: bool = False) -> list[dict]:
+        """Answers in query order: ``{"query", "hits": [...]}`` or ``{"query", "error"}``.
 
-    def search_raw(self, raws: Iterable[RawRecord]) -> list[dict]:
+        Every hit carries its match statistics (``matcher.dna.statistics``).  With
+        ``familial`` a searched query's answer also lists ``"familial"`` candidates: stored
+        profiles that are no hit but whose sibling or parent-child index reaches the
+        ``familial_threshold`` setting (``matcher.dna.kinship``)."""
+        return self.search_raw((RawRecord(i, data=q) for i, q in enumerate(queries, start=1)),
+                               familial=familial)
+
+    def search_raw(self, raws: Iterable[RawRecord], *, familial: bool = False) -> list[dict]:
         self.refresh()
         answers: list[dict] = []
         valid: list[tuple[int, Profile]] = []
@@ -221,38 +232,67 @@ class DnaDatabase:
                 continue
             valid.append((len(answers), profile))
             answers.append({"query": profile.reference, "hits": []})
+            if familial:
+                answers[-1]["familial"] = []
         if valid:
-            self._search_profiles(valid, answers)
+            self._search_profiles(valid, answers, familial)
         return answers
 
-    def _search_profiles(self, valid: list[tuple[int, Profile]], answers: list[dict]) -> None:
+    def _search_profiles(self, valid: list[tuple[int, Profile]], answers: list[dict],
+                         familial: bool = False) -> None:
         codes = np.zeros((len(valid), len(self._column), 2), np.int16)
         for i, (_, profile) in enumerate(valid):
             self._fill_codes(codes[i], profile)
         found = self.index.search(codes, self.settings.min_matching_loci, self.settings.max_mismatches)
+        if familial:
+            self._familial(valid, codes, found, answers)
+        if len(found.row) == 0:
+            return
         rowids = self.index.rowids[found.row]
         names = self.store.references(rowids.tolist())
+        rmp, rmp_loci = self.statistics.random_match_probability(
+            codes[found.query], self.index.row_codes(found.row))
+        searched = self.index.live  # every kind is compared; see matcher.dna.statistics
         per_query: dict[int, list] = {}
-        for q, rowid, mm, matching, compared, quality in zip(
+        for q, rowid, mm, matching, compared, quality, probability, loci in zip(
                 found.query.tolist(), rowids.tolist(), found.mismatches.tolist(),
-                found.matching_loci.tolist(), found.compared_loci.tolist(), found.quality.tolist()):
+                found.matching_loci.tolist(), found.compared_loci.tolist(), found.quality.tolist(),
+                rmp.tolist(), rmp_loci.tolist()):
             reference, kind = names[rowid]
             if reference == valid[q][1].reference:
                 continue  # spec 5: a query is never compared with itself
-            per_query.setdefault(q, []).append((quality, -matching, reference, kind, mm, compared))
+            per_query.setdefault(q, []).append(
+                (quality, -matching, reference, kind, mm, compared, probability, loci))
         for q, hits in per_query.items():
             hits.sort()
             answers[valid[q][0]]["hits"] = [
                 {"reference": ref, "kind": kind, "quality": QUALITY_NAMES[quality],
-                 "matching_loci": -neg, "compared_loci": compared, "mismatches": mm}
-                for quality, neg, ref, kind, mm, compared in hits
+                 "matching_loci": -neg, "compared_loci": compared, "mismatches": mm,
+                 **hit_figures(probability, loci, searched)}
+                for quality, neg, ref, kind, mm, compared, probability, loci in hits
             ]
+
+    def _familial(self, valid: list[tuple[int, Profile]], codes: np.ndarray, found,
+                  answers: list[dict]) -> None:
+        """Fill each answer's ``"familial"`` list: kinship candidates that are not hits."""
+        cap = self.settings.familial_max_candidates
+        results = self.kinship.scan(self.index, codes, self.settings.familial_threshold)
+        # one more than the cap: at most one candidate is the query itself, dropped below
+        per_query = strongest_non_hits(results, found.query, found.row, cap + 1)
+        rowids = self.index.rowids[results.row]
+        names = self.store.references([int(rowids[i]) for kept in per_query.values() for i in kept])
+        for q, kept in per_query.items():
+            listed = answers[valid[q][0]]["familial"]
+            for i in kept:
+                reference, kind = names[int(rowids[i])]
+                if reference != valid[q][1].reference and len(listed) < cap:
+                    listed.append({"reference": reference, "kind": kind, **candidate_fields(results, i)})
 
     def explain(self, query: dict, reference: str) -> dict:
         """The locus-by-locus evidence for comparing ``query`` with the stored record
         ``reference``: classes of the used pairings, which loci count, the totals and the
-        decision (see ``matcher.dna.explain``).  Raises ProfileRejected for a bad query and
-        KeyError when the reference is not stored."""
+        decision (see ``matcher.dna.explain``), and for a hit its match statistics.
+        Raises ProfileRejected for a bad query and KeyError when the reference is not stored."""
         self.refresh()
         record = self.store.get(CATEGORY, reference)
         if record is None:
@@ -261,7 +301,14 @@ class DnaDatabase:
             {"reference": record.reference, "kind": record.kind, "loci": json.loads(record.body)},
             stored=True)
         profile = self.normaliser.normalise(query, query=True)
-        return explain(profile, stored, self.settings.min_matching_loci, self.settings.max_mismatches)
+        result = explain(profile, stored, self.settings.min_matching_loci, self.settings.max_mismatches)
+        if result["hit"]:  # the hit's statistics, as its search answer gives them
+            codes = np.zeros((2, len(self._column), 2), np.int16)
+            self._fill_codes(codes[0], profile)
+            self._fill_codes(codes[1], stored)
+            rmp, loci = self.statistics.random_match_probability(codes[:1], codes[1:])
+            result.update(hit_figures(float(rmp[0]), int(loci[0]), self.index.live))
+        return result
 
     def stats(self) -> dict:
         """Counts, locus coverage and index memory, for ``matcher dna stats``."""

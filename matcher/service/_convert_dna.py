@@ -2,8 +2,8 @@
 
 A query's loci map a locus name to its alleles, on the wire as ``Alleles.values`` and in
 JSON as a list of strings or the Prüm spec's comma form ``"6,9.3"``.  An answer message
-copies the listed hit fields of the home answer only (references, kind, match quality and
-locus counts), never a stored profile.
+copies the listed hit fields of the home answer only (references, kind, match quality,
+locus counts and the match statistics), never a stored profile.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from matcher.service._convert_errors import BadField
 #: Match quality names of the home's DNA answers -> wire enum.
 QUALITY = {name: getattr(dna_pb2, f"DNA_MATCH_QUALITY_{name}")
            for name in ("FULL", "WILDCARD", "MICROVARIANT", "NEAR")}
+
+#: Match statistics of a hit (``matcher.dna.statistics``), same names in JSON and proto.
+STATISTICS = ("rmp", "likelihood_ratio", "expected_adventitious", "rmp_loci")
 
 
 def dna_query_to_proto(raw: object) -> dna_pb2.DnaQuery:
@@ -46,7 +49,8 @@ def dna_answer_to_proto(answer: dict) -> dna_pb2.DnaAnswer:
     """The DnaAnswer of one home answer (without ``error``)."""
     hits = [dna_pb2.DnaHit(reference=h["reference"], kind=KIND[h["kind"]],
                            quality=QUALITY[h["quality"]], matching_loci=h["matching_loci"],
-                           compared_loci=h["compared_loci"], mismatches=h["mismatches"])
+                           compared_loci=h["compared_loci"], mismatches=h["mismatches"],
+                           **{k: h[k] for k in STATISTICS if k in h})
             for h in answer["hits"]]
     return dna_pb2.DnaAnswer(query=answer_query(answer), hit=bool(hits), hits=hits)
 
@@ -56,4 +60,5 @@ def dna_answer_from_proto(answer: dna_pb2.DnaAnswer) -> dict:
     return {"query": answer.query, "hits": [
         {"reference": h.reference, "kind": shown(KIND, h.kind),
          "quality": shown(QUALITY, h.quality), "matching_loci": h.matching_loci,
-         "compared_loci": h.compared_loci, "mismatches": h.mismatches} for h in answer.hits]}
+         "compared_loci": h.compared_loci, "mismatches": h.mismatches,
+         **{k: getattr(h, k) for k in STATISTICS}} for h in answer.hits]}

@@ -71,17 +71,25 @@ class DnaAnswer(_message.Message):
     def __init__(self, query: _Optional[str] = ..., hit: _Optional[bool] = ..., hits: _Optional[_Iterable[_Union[DnaHit, _Mapping]]] = ...) -> None: ...
 
 class DnaHit(_message.Message):
-    __slots__ = ("reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches")
+    __slots__ = ("reference", "kind", "quality", "matching_loci", "compared_loci", "mismatches", "rmp", "likelihood_ratio", "expected_adventitious", "rmp_loci")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     MATCHING_LOCI_FIELD_NUMBER: _ClassVar[int]
     COMPARED_LOCI_FIELD_NUMBER: _ClassVar[int]
     MISMATCHES_FIELD_NUMBER: _ClassVar[int]
+    RMP_FIELD_NUMBER: _ClassVar[int]
+    LIKELIHOOD_RATIO_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ADVENTITIOUS_FIELD_NUMBER: _ClassVar[int]
+    RMP_LOCI_FIELD_NUMBER: _ClassVar[int]
     reference: str
     kind: _common_pb2.RecordKind
     quality: DnaMatchQuality
     matching_loci: int
     compared_loci: int
     mismatches: int
-    def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.RecordKind, str]] = ..., quality: _Optional[_Union[DnaMatchQuality, str]] = ..., matching_loci: _Optional[int] = ..., compared_loci: _Optional[int] = ..., mismatches: _Optional[int] = ...) -> None: ...
+    rmp: float
+    likelihood_ratio: float
+    expected_adventitious: float
+    rmp_loci: int
+    def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.RecordKind, str]] = ..., quality: _Optional[_Union[DnaMatchQuality, str]] = ..., matching_loci: _Optional[int] = ..., compared_loci: _Optional[int] = ..., mismatches: _Optional[int] = ..., rmp: _Optional[float] = ..., likelihood_ratio: _Optional[float] = ..., expected_adventitious: _Optional[float] = ..., rmp_loci: _Optional[int] = ...) -> None: ...
