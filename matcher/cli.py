@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="kind of CSV samples when the file has no Kind column (default: "
                                  "stain, i.e. unidentified; a person profile claims an identity, "
                                  "so say --kind person explicitly)")
+    from matcher.dna import compare_cli
+    compare = dna["_sub"].add_parser("compare", help=compare_cli.HELP)
+    compare_cli.add_compare_arguments(compare)
+    compare.set_defaults(handler=compare_cli.run_compare)
     dna["search"].add_argument("--familial", action="store_true",
                                help="also list likely relatives of each query (sibling and "
                                     "parent-child kinship index at or above the home's "

@@ -8,7 +8,6 @@ what the store committed after it.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from matcher.config import DnaSettings
 from matcher.dna.explain import explain
 from matcher.dna.formats import RawRecord
-from matcher.dna.index import KIND_CODES, DnaIndex, presence_order
+from matcher.dna.index import KIND_CODES, Comparisons, DnaIndex, presence_order
 from matcher.dna.kernels import QUALITY_NAMES
 from matcher.dna.kinship import KinshipSearch, candidate_fields, strongest_non_hits
 from matcher.dna.profile import Normaliser, Profile, ProfileRejected
@@ -216,7 +215,10 @@ class DnaDatabase:
         return self.search_raw((RawRecord(i, data=q) for i, q in enumerate(queries, start=1)),
                                familial=familial)
 
-    def search_raw(self, raws: Iterable[RawRecord], *, familial: bool = False) -> list[dict]:
+    def search_raw(self, raws: Iterable[RawRecord], *, familial: bool = False,
+                   finder: Callable[[np.ndarray], Comparisons] | None = None) -> list[dict]:
+        """``search`` for records read from a file.  ``finder`` (codes -> Comparisons) replaces
+        the index scan, e.g. by ``matcher.dna.bulk``'s key index; it must find the same hits."""
         self.refresh()
         answers: list[dict] = []
         valid: list[tuple[int, Profile]] = []
@@ -235,15 +237,19 @@ class DnaDatabase:
             if familial:
                 answers[-1]["familial"] = []
         if valid:
-            self._search_profiles(valid, answers, familial)
+            self._search_profiles(valid, answers, familial, finder)
         return answers
 
     def _search_profiles(self, valid: list[tuple[int, Profile]], answers: list[dict],
-                         familial: bool = False) -> None:
+                         familial: bool = False, finder=None) -> None:
         codes = np.zeros((len(valid), len(self._column), 2), np.int16)
         for i, (_, profile) in enumerate(valid):
             self._fill_codes(codes[i], profile)
-        found = self.index.search(codes, self.settings.min_matching_loci, self.settings.max_mismatches)
+        if finder is None:
+            found = self.index.search(codes, self.settings.min_matching_loci,
+                                      self.settings.max_mismatches)
+        else:
+            found = finder(codes)
         if familial:
             self._familial(valid, codes, found, answers)
         if len(found.row) == 0:
