@@ -117,6 +117,8 @@ REVIEWED_ANSWER_FIELDS = {
     "AnswerHeader": "request_id answer_id partner received_at answered_at",
     "google.protobuf.Timestamp": "seconds nanos",
     "SearchDnaResponse": "header answers",
+    # Bulk comparison batches answer with SearchDna's DnaAnswer, plus the caller's own budget.
+    "CompareDnaResponse": "header answers daily_profile_quota profiles_used_today",
     "DnaAnswer": "query hit hits",
     "DnaHit": "reference kind quality matching_loci compared_loci mismatches rmp "
               "likelihood_ratio expected_adventitious rmp_loci",
@@ -129,7 +131,8 @@ REVIEWED_ANSWER_FIELDS = {
     "GetCapabilitiesResponse": "header caller_partner grants dna_loci max_message_bytes "
                                "dna_min_designated_loci dna_min_matching_loci dna_max_mismatches",
     "CategoryGrant": "category daily_quota used_today max_queries_per_request "
-                     "finger_candidate_limit latent_daily_quota latent_used_today",
+                     "finger_candidate_limit latent_daily_quota latent_used_today "
+                     "bulk_daily_quota bulk_used_today",
 }
 #: Name fragments of fields that hold record data (profiles, templates, vehicle keys).
 FORBIDDEN_FRAGMENTS = ("loci", "locus", "allele", "template", "minuti", "point", "finger",

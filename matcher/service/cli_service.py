@@ -5,6 +5,12 @@ query line was rejected; 2 usage, configuration or environment error.
     matcher serve CONFIG.toml [--insecure-dev]
     matcher query CONFIG.toml dna|finger|vehicle QUERIES.jsonl [--partner CODE ...]
                   --officer ID --purpose TEXT [--case REF] [--timeout S]
+    matcher query CONFIG.toml dna --nightly [--since GENERATION] [--kinds stain[,person]]
+                  [--batch-size N] [--partner CODE ...] --officer ID --purpose TEXT
+
+The nightly form reads no QUERIES file: it bulk-compares the node's own new and changed
+profiles (``matcher.service.nightly``) with each partner over CompareDna and prints, per
+partner, the answers with hits and one summary line (``"summary": "nightly"``).
 """
 
 from __future__ import annotations
@@ -75,8 +81,9 @@ def run_serve(args: argparse.Namespace) -> int:
 def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG.toml", help="this node's configuration")
     parser.add_argument("category", choices=("dna", "finger", "vehicle"))
-    parser.add_argument("queries", metavar="QUERIES.jsonl", help="queries, one JSON per line "
-                        "('-': standard input)")
+    parser.add_argument("queries", metavar="QUERIES.jsonl", nargs="?",
+                        help="queries, one JSON per line ('-': standard input); not with "
+                             "--nightly")
     parser.add_argument("--partner", action="append", metavar="CODE",
                         help="ask only this partner (repeatable; default: every partner in "
                              "[partners])")
@@ -88,9 +95,23 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ordering-officer", default="", metavar="ID",
                         help="the official who ordered the search, if another")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="deadline of each partner call (default: from the config)")
+                        help="deadline of each partner call (default: from the config); "
+                             "with --nightly, of each partner's whole CompareDna stream")
     parser.add_argument("--insecure-dev", action="store_true",
                         help="plaintext to loopback partners (development servers)")
+    nightly = parser.add_argument_group(
+        "nightly bulk comparison (dna only)",
+        "compare this node's own profiles added or replaced since each partner's last "
+        "completed run (node.home) with each partner, over CompareDna")
+    nightly.add_argument("--nightly", action="store_true",
+                         help="send the nightly delta instead of a QUERIES file")
+    nightly.add_argument("--since", type=int, default=None, metavar="GENERATION",
+                         help="send the profiles written after this store generation, "
+                              "whatever the recorded marks say (0: all)")
+    nightly.add_argument("--kinds", default=None, metavar="KIND[,KIND]",
+                         help="record kinds to send, comma separated (default: stain)")
+    nightly.add_argument("--batch-size", type=int, default=None, metavar="N",
+                         help="profiles per CompareDna batch (default: 500)")
 
 
 def _read_queries(path: str, category: str) -> tuple[list[dict], list[dict]]:
@@ -122,11 +143,15 @@ def _read_queries(path: str, category: str) -> tuple[list[dict], list[dict]]:
 def run_query(args: argparse.Namespace) -> int:
     from matcher.service.client import ClientError, FanOut
     from matcher.service.settings import SettingsError, is_loopback, load_settings, split_address
+    problem = _form_problem(args)
+    if problem:
+        return _fail(problem)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
         return _fail(str(exc))
-    if args.queries != "-" and not Path(args.queries).is_file():
+    if not getattr(args, "nightly", False) and args.queries != "-" \
+            and not Path(args.queries).is_file():
         return _fail(f"{args.queries}: no such file")
     if args.timeout is not None and args.timeout <= 0:
         return _fail(f"--timeout must be positive, got {args.timeout}")
@@ -138,6 +163,8 @@ def run_query(args: argparse.Namespace) -> int:
         if remote:
             return _fail(f"--insecure-dev only talks to loopback partners; not to "
                          f"{', '.join(remote)}")
+    if getattr(args, "nightly", False):
+        return _run_nightly(args, settings)
     try:
         audit = _outbound_audit(settings)
     except Exception as exc:  # noqa: BLE001 - HomeError, StoreError, AuditError: say which
@@ -161,6 +188,51 @@ def run_query(args: argparse.Namespace) -> int:
             _emit(line)
         failed |= not result.ok
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _form_problem(args: argparse.Namespace) -> str | None:
+    """Which form of `matcher query` the arguments make, and what is wrong with it."""
+    if not getattr(args, "nightly", False):
+        if args.queries is None:
+            return "QUERIES.jsonl is missing (or use --nightly for the DNA bulk comparison)"
+        given = [f"--{name.replace('_', '-')}" for name in ("since", "kinds", "batch_size")
+                 if getattr(args, name, None) is not None]
+        return f"{', '.join(given)} only with --nightly" if given else None
+    if args.category != "dna":
+        return f"--nightly compares DNA profiles only, not {args.category}"
+    if args.queries is not None:
+        return "--nightly reads the node's own home, not a QUERIES file"
+    if args.since is not None and args.since < 0:
+        return f"--since must be a generation >= 0, got {args.since}"
+    if args.batch_size is not None and args.batch_size < 1:
+        return f"--batch-size must be >= 1, got {args.batch_size}"
+    return None
+
+
+def _run_nightly(args: argparse.Namespace, settings) -> int:
+    """`matcher query CONFIG dna --nightly`: per partner its answers with hits, then its
+    summary line; 1 when a partner's comparison did not complete."""
+    from matcher.service.audit import AuditError
+    from matcher.service.client import DEFAULT_COMPARE_BATCH, ClientError
+    from matcher.service.nightly import DEFAULT_KINDS, NightlyError, nightly_compare
+    from matcher.store import StoreError
+    kinds = DEFAULT_KINDS if args.kinds is None else [
+        kind.strip() for kind in args.kinds.split(",") if kind.strip()]
+    try:
+        runs = nightly_compare(
+            settings, partners=args.partner, since=args.since, kinds=kinds,
+            officer=args.officer, purpose=args.purpose, case_reference=args.case,
+            ordering_officer=args.ordering_officer,
+            batch_size=args.batch_size or DEFAULT_COMPARE_BATCH, timeout=args.timeout,
+            insecure_dev=args.insecure_dev)
+    except (ClientError, NightlyError, StoreError, AuditError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # the marks file or its lock in the home folder
+        return _fail(f"{exc.filename or settings.home}: {exc.strerror or exc}")
+    for run in runs:
+        for line in run.lines():
+            _emit(line)
+    return EXIT_OK if all(run.ok for run in runs) else EXIT_SOME_FAILED
 
 
 def _outbound_audit(settings):

@@ -17,9 +17,15 @@ rejection too (``error_violations`` maps a home error text to violations).  Any 
 exception from ``answers_to_proto`` is a home answer of unexpected shape: a bug (INTERNAL),
 never the caller's fault.
 
+Bulk DNA comparison (``CompareDna``) batches reuse the DNA query and answer messages;
+``compare_request_to_proto`` / ``compare_response_to_proto`` / ``compare_response_to_json``
+wrap them per batch, and ``stored_dna_to_query`` turns a stored profile into a query dict
+(the nightly delta).
+
 This module is the public facade and the per-category dispatch; the work lives in private
 modules: ``_convert_errors`` (rejections), ``_convert_common`` (query head, field readers,
-enum names, answer header) and one ``_convert_<category>`` per category.
+enum names, answer header), one ``_convert_<category>`` per category and ``_convert_bulk``
+(bulk DNA comparison batches).
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from matcher._proto.prum.v1 import common_pb2, dna_pb2, finger_pb2, vehicle_pb2
+from matcher.service._convert_bulk import (BULK_KINDS, compare_budget_to_json,
+                                           compare_request_to_proto, compare_response_to_json,
+                                           compare_response_to_proto, stored_dna_to_query)
 from matcher.service._convert_common import header_to_json
 from matcher.service._convert_dna import (dna_answer_from_proto, dna_answer_to_proto,
                                           dna_query_from_proto, dna_query_to_proto)
@@ -46,6 +55,8 @@ __all__ = [
     "finger_query_to_proto", "finger_query_from_proto", "finger_answer_to_proto",
     "finger_answer_from_proto", "vehicle_query_to_proto", "vehicle_query_from_proto",
     "vehicle_answer_to_proto", "vehicle_answer_from_proto",
+    "BULK_KINDS", "compare_request_to_proto", "compare_response_to_proto",
+    "compare_response_to_json", "compare_budget_to_json", "stored_dna_to_query",
 ]
 
 CATEGORY_ENUM = {"dna": common_pb2.CATEGORY_DNA, "finger": common_pb2.CATEGORY_FINGER,

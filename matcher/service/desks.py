@@ -10,6 +10,9 @@ A desk turns the JSON-shaped query dicts (``convert.queries_from_proto``) into a
 - ``search(queries, deadline)``: the search, off the event loop, in pieces between which the
   caller's deadline is checked, so work stops once nobody waits for it.
 
+The DNA desk also answers bulk comparison batches (``DnaDesk.compare``, CompareDna), the one
+place where a bulk comparison engine plugs in.
+
 The home's category objects are not safe for concurrent catch-up with the store, so each desk
 runs at most one search at a time (DNA through its micro-batcher, the others behind a lock).
 """
@@ -126,6 +129,25 @@ class DnaDesk(Desk):
             answers += await self.batcher.search(queries[start:start + size], deadline, ticket)
             ticket = None
         return answers
+
+    async def compare(self, queries: list[dict], deadline: float | None,
+                      ticket=None) -> list[dict]:
+        """Answers for one bulk comparison batch (CompareDna), in batch order, each equal to
+        what ``search`` answers for the same profile as a query.
+
+        ----- BULK ENGINE PLUG-IN POINT (issue 6) -----
+        Today a batch takes the single-search path: the micro-batcher, ``home.dna.search``
+        in pieces of ``batcher.max_queries`` with the deadline checked between pieces, so
+        single searches of other partners interleave with a long bulk stream.  The answers
+        of ``home.dna.search`` ARE the definition of the result.  A bulk engine
+        (``matcher.dna.bulk``) plugs in here, and only here: run it on ``self.executor``
+        (one batch per call, or pieces with the deadline checked between them, raising
+        ``DeadlinePassed``), under the same one-search-at-a-time rule as the batcher (the
+        index is not safe for a concurrent catch-up), and keep its answers equal to
+        ``home.dna.search``'s; tests/test_service_bulk.py checks that equality against
+        SearchDna.
+        """
+        return await self.search(queries, deadline, ticket)
 
     async def close(self) -> None:
         await self.batcher.close()

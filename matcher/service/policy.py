@@ -13,7 +13,7 @@ import re
 import threading
 
 from matcher.service import refusals
-from matcher.service.quotas import Quotas
+from matcher.service.quotas import QuotaDecision, Quotas
 from matcher.service.settings import NodeSettings, PartnerPolicy
 
 #: Header text limits (prum.v1 RequestHeader).
@@ -103,6 +103,17 @@ class QuotaGate:
                 if not decision.granted:
                     raise refusals.quota_exhausted(policy.code, key, n, decision.used,
                                                    policy.daily_quota[key])
+
+    def take_one(self, policy: PartnerPolicy, key: str, count: int) -> QuotaDecision:
+        """Count ``count`` against the one quota ``key`` and return the decision (today's
+        use after it and the limit), or raise RESOURCE_EXHAUSTED (nothing counted then).
+        Bulk DNA batches use it: their answer reports the budget left.  Blocking."""
+        with self._lock:
+            decision = self.quotas.take(policy.code, key, count, policy.daily_quota[key])
+        if not decision.granted:
+            raise refusals.quota_exhausted(policy.code, key, count, decision.used,
+                                           policy.daily_quota[key])
+        return decision
 
     def used_today(self, partner: str, key: str) -> int:
         return self.quotas.usage(partner, key)

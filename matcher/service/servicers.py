@@ -7,6 +7,11 @@ the event loop, deadline checked between pieces) -> answer.
 
 The inbound query data lives only in this call's local variables: the audit keeps a keyed
 hash of it, nothing else does.
+
+A bulk comparison (CompareDna) is a stream of batches, and each batch takes that same path
+as one request of its own (its own Exchange, so its own audit entry), with the batch's
+profiles counted against the ``dna_bulk`` quota instead of ``dna`` and compared through
+``DnaDesk.compare``.  A refused batch ends the stream; the batches answered before it stand.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from matcher.service.desks import cut_candidates
 from matcher.service.exchange import Exchange, caller_deadline
 from matcher.service.node import Node
 from matcher.service.refusals import Refusal
-from matcher.service.settings import CATEGORIES
+from matcher.service.settings import BULK_QUOTA_KEY, CATEGORIES
 
 #: Validation of many queries runs off the event loop (~20-50 µs per DNA query).
 _VALIDATE_INLINE_MAX = 32
+#: The audit log's category of a bulk comparison batch (CompareDna): apart from single DNA
+#: searches, as its quota is.
+BULK_AUDIT_CATEGORY = "dna_bulk"
 
 
 class _SearchService:
@@ -120,6 +128,42 @@ class DnaServicer(_SearchService, dna_pb2_grpc.DnaServiceServicer):
     async def SearchDna(self, request, context):  # noqa: N802 - gRPC method name
         return await self._serve(request, context)
 
+    async def CompareDna(self, request_iterator, context):  # noqa: N802
+        """One CompareDnaResponse per batch, in the order received; a refused batch ends the
+        stream (Exchange.run aborts the call after auditing it)."""
+        async for request in request_iterator:
+            exchange = Exchange(self.node, BULK_AUDIT_CATEGORY, request, context)
+            ticket = self.desk.expect()
+            try:
+                response = await exchange.run(
+                    lambda: self._compare(exchange, request, context, ticket))
+            finally:
+                ticket.done()
+            yield response
+
+    async def _compare(self, exchange: Exchange, request, context, ticket):
+        """One bulk batch: SearchDna's checks, the ``dna_bulk`` quota, ``DnaDesk.compare``."""
+        grant = exchange.identify(self.category)
+        exchange.queries = len(request.queries)
+        exchange.query_messages = request.queries
+        policy.check_count(grant, self.category, exchange.queries)
+        queries = await self._validated(request)
+        deadline = caller_deadline(context)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlinePassed()
+        budget = await self.node.in_ledger(self.node.quotas.take_one, grant, BULK_QUOTA_KEY,
+                                           len(queries))
+        answers = await self.desk.compare(queries, deadline, ticket)
+        del queries  # the inbound data is not kept beyond the comparison
+        exchange.hits = [h["reference"] for a in answers for h in a.get("hits", ())]
+        try:
+            messages = convert.answers_to_proto(self.category, answers)
+        except convert.QueryRejected as exc:  # the home refused what validation let pass
+            raise _bad_request(exc) from None
+        return convert.compare_response_to_proto(
+            exchange.header(), messages, daily_profile_quota=budget.limit or 0,
+            profiles_used_today=budget.used)
+
 
 class FingerServicer(_SearchService, finger_pb2_grpc.FingerServiceServicer):
     category = "finger"
@@ -155,7 +199,8 @@ class CapabilitiesServicer(capabilities_pb2_grpc.CapabilitiesServiceServicer):
             used_today=_int32(usage[category]),
             max_queries_per_request=grant.max_queries_per_request,
             finger_candidate_limit=grant.finger_candidate_limit if category == "finger" else 0,
-            **(self._latent(grant, usage) if category == "finger" else {}))
+            **(self._latent(grant, usage) if category == "finger" else {}),
+            **(self._bulk(grant, usage) if category == "dna" else {}))
             for category in CATEGORIES if category in grant.categories]
         return capabilities_pb2.GetCapabilitiesResponse(
             header=exchange.header(), caller_partner=grant.code, grants=grants,
@@ -170,6 +215,12 @@ class CapabilitiesServicer(capabilities_pb2_grpc.CapabilitiesServiceServicer):
         """Latent marks have their own, smaller daily budget (Prüm: 20 against 100)."""
         return {"latent_daily_quota": _int32(grant.daily_quota["finger_latent"]),
                 "latent_used_today": _int32(usage["finger_latent"])}
+
+    @staticmethod
+    def _bulk(grant, usage) -> dict[str, int]:
+        """Bulk comparison (CompareDna) has its own budget, in profiles."""
+        return {"bulk_daily_quota": grant.daily_quota[BULK_QUOTA_KEY],
+                "bulk_used_today": usage[BULK_QUOTA_KEY]}
 
     def _usage(self, grant) -> dict[str, int]:
         return {key: self.node.quotas.used_today(grant.code, key) for key in grant.daily_quota}

@@ -13,6 +13,7 @@ partner may ask of it (the *policy*) and which partners it asks (the *partners*)
     grace_seconds = 10              # SIGTERM: calls in flight get this long to finish
     audit_retention_days = 730      # Prüm Art. 30: logs are deleted after two years
     timeout_seconds = 10            # `matcher query`: deadline of each partner call
+    compare_timeout_seconds = 3600  # `matcher query --nightly`: deadline of each CompareDna stream
 
     [tls]
     ca = "certs/ca.pem"             # the CA that signed every partner's certificate
@@ -22,7 +23,8 @@ partner may ask of it (the *policy*) and which partners it asks (the *partners*)
     [policy.DE]                     # what partner DE may ask this node
     categories = ["dna", "finger", "vehicle"]
     finger_candidate_limit = 10
-    daily_quota = { dna = 1000, finger = 100, finger_latent = 20, vehicle = 10000 }
+    daily_quota = { dna = 1000, finger = 100, finger_latent = 20, vehicle = 10000,
+                    dna_bulk = 2000000 }    # dna_bulk: profiles per day in CompareDna
 
     [partners.DE]                   # a partner this node asks
     address = "127.0.0.1:50052"
@@ -45,12 +47,19 @@ from matcher.service.audit import DEFAULT_RETENTION_DAYS
 #: The three data categories of the Prüm exchange, as named in configs and quotas.
 CATEGORIES = ("dna", "finger", "vehicle")
 #: Quota counters: one per category, plus latent fingerprint searches, which Prüm budgets
-#: separately (notes/prum.md: 100 tenprint searches but only 20 latent searches a day).
-QUOTA_KEYS = ("dna", "finger", "finger_latent", "vehicle")
+#: separately (notes/prum.md: 100 tenprint searches but only 20 latent searches a day), plus
+#: bulk DNA comparison (CompareDna), budgeted in profiles apart from single DNA searches.
+QUOTA_KEYS = ("dna", "finger", "finger_latent", "vehicle", "dna_bulk")
+#: The quota key of bulk DNA comparison (CompareDna): profiles per partner and UTC day.
+BULK_QUOTA_KEY = "dna_bulk"
 #: Default daily search capacities per partner.  Fingerprints are the published Prüm-type
 #: figures (notes/prum.md); DNA and vehicles have no published per-partner cap, so the
-#: defaults are generous operating limits that still stop a runaway client.
-DEFAULT_DAILY_QUOTA = {"dna": 1_000, "finger": 100, "finger_latent": 20, "vehicle": 10_000}
+#: defaults are generous operating limits that still stop a runaway client.  Bulk DNA is
+#: counted in profiles: 2,000,000 a day lets a partner's whole stain collection be compared on
+#: connection (national stain collections are in the hundreds of thousands) and a nightly delta
+#: many times over, while a runaway client is still stopped within a day.
+DEFAULT_DAILY_QUOTA = {"dna": 1_000, "finger": 100, "finger_latent": 20, "vehicle": 10_000,
+                       BULK_QUOTA_KEY: 2_000_000}
 #: Prüm-type candidate limit: latent against tenprints lists at most 10 candidates, the
 #: largest of the published limits; set 1 for a tenprint-only exchange.
 DEFAULT_FINGER_CANDIDATE_LIMIT = 10
@@ -64,6 +73,10 @@ DEFAULT_AUDIT_RETENTION_DAYS = DEFAULT_RETENTION_DAYS
 DEFAULT_TIMEOUT_SECONDS = 10.0
 #: Most queries one request may carry (a nightly bulk batch is split by the client).
 DEFAULT_MAX_QUERIES_PER_REQUEST = 1_000
+#: Deadline of one CompareDna stream made by `matcher query --nightly` (seconds): a whole
+#: stream of batches, not one call; one hour covers a nightly delta and a connection-time
+#: comparison of some hundred thousand stains.
+DEFAULT_COMPARE_TIMEOUT_SECONDS = 3600.0
 
 #: A partner code: a country code or a short agency code, upper case (certificate CN).
 PARTNER_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
@@ -131,6 +144,7 @@ class NodeSettings:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    compare_timeout_seconds: float = DEFAULT_COMPARE_TIMEOUT_SECONDS
     policy: dict[str, PartnerPolicy] = field(default_factory=dict)
     partners: dict[str, PartnerEndpoint] = field(default_factory=dict)
 
@@ -228,7 +242,8 @@ def _parse(path: Path, data: dict) -> NodeSettings:
     root = _Table(data, "", ("node", "tls", "policy", "partners"))
     node = _Table(root.get("node", dict, required=True), "node", (
         "partner", "home", "listen", "reflection", "max_message_bytes", "executor_threads",
-        "grace_seconds", "audit_retention_days", "timeout_seconds"))
+        "grace_seconds", "audit_retention_days", "timeout_seconds",
+        "compare_timeout_seconds"))
     base = path.parent
     partner = _partner_code(node.get("partner", str, required=True), "node.partner")
     tls = _Table(root.get("tls", dict, required=True), "tls", ("ca", "cert", "key"))
@@ -251,6 +266,9 @@ def _parse(path: Path, data: dict) -> NodeSettings:
                                          1, 36_500),
         timeout_seconds=node.number("timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 0.001, 86_400,
                                     float),
+        compare_timeout_seconds=node.number("compare_timeout_seconds",
+                                            DEFAULT_COMPARE_TIMEOUT_SECONDS, 0.001, 7 * 86_400,
+                                            float),
         policy={code: _policy(code, policies) for code in policies.data},
         partners={code: _endpoint(code, partners) for code in partners.data},
     )

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from matcher._proto.prum.v1 import common_pb2 as prum_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aprum/v1/capabilities.proto\x12\x07prum.v1\x1a\x14prum/v1/common.proto\"@\n\x16GetCapabilitiesRequest\x12&\n\x06header\x18\x01 \x01(\x0b\x32\x16.prum.v1.RequestHeader\"\x89\x02\n\x17GetCapabilitiesResponse\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x15.prum.v1.AnswerHeader\x12\x16\n\x0e\x63\x61ller_partner\x18\x02 \x01(\t\x12&\n\x06grants\x18\x03 \x03(\x0b\x32\x16.prum.v1.CategoryGrant\x12\x10\n\x08\x64na_loci\x18\x04 \x03(\t\x12\x19\n\x11max_message_bytes\x18\x05 \x01(\x03\x12\x1f\n\x17\x64na_min_designated_loci\x18\x06 \x01(\x05\x12\x1d\n\x15\x64na_min_matching_loci\x18\x07 \x01(\x05\x12\x1a\n\x12\x64na_max_mismatches\x18\x08 \x01(\x05\"\xd5\x01\n\rCategoryGrant\x12#\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x11.prum.v1.Category\x12\x13\n\x0b\x64\x61ily_quota\x18\x02 \x01(\x05\x12\x12\n\nused_today\x18\x03 \x01(\x05\x12\x1f\n\x17max_queries_per_request\x18\x04 \x01(\x05\x12\x1e\n\x16\x66inger_candidate_limit\x18\x05 \x01(\x05\x12\x1a\n\x12latent_daily_quota\x18\x06 \x01(\x05\x12\x19\n\x11latent_used_today\x18\x07 \x01(\x05\x32k\n\x13\x43\x61pabilitiesService\x12T\n\x0fGetCapabilities\x12\x1f.prum.v1.GetCapabilitiesRequest\x1a .prum.v1.GetCapabilitiesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aprum/v1/capabilities.proto\x12\x07prum.v1\x1a\x14prum/v1/common.proto\"@\n\x16GetCapabilitiesRequest\x12&\n\x06header\x18\x01 \x01(\x0b\x32\x16.prum.v1.RequestHeader\"\x89\x02\n\x17GetCapabilitiesResponse\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x15.prum.v1.AnswerHeader\x12\x16\n\x0e\x63\x61ller_partner\x18\x02 \x01(\t\x12&\n\x06grants\x18\x03 \x03(\x0b\x32\x16.prum.v1.CategoryGrant\x12\x10\n\x08\x64na_loci\x18\x04 \x03(\t\x12\x19\n\x11max_message_bytes\x18\x05 \x01(\x03\x12\x1f\n\x17\x64na_min_designated_loci\x18\x06 \x01(\x05\x12\x1d\n\x15\x64na_min_matching_loci\x18\x07 \x01(\x05\x12\x1a\n\x12\x64na_max_mismatches\x18\x08 \x01(\x05\"\x88\x02\n\rCategoryGrant\x12#\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x11.prum.v1.Category\x12\x13\n\x0b\x64\x61ily_quota\x18\x02 \x01(\x05\x12\x12\n\nused_today\x18\x03 \x01(\x05\x12\x1f\n\x17max_queries_per_request\x18\x04 \x01(\x05\x12\x1e\n\x16\x66inger_candidate_limit\x18\x05 \x01(\x05\x12\x1a\n\x12latent_daily_quota\x18\x06 \x01(\x05\x12\x19\n\x11latent_used_today\x18\x07 \x01(\x05\x12\x18\n\x10\x62ulk_daily_quota\x18\x08 \x01(\x03\x12\x17\n\x0f\x62ulk_used_today\x18\t \x01(\x03\x32k\n\x13\x43\x61pabilitiesService\x12T\n\x0fGetCapabilities\x12\x1f.prum.v1.GetCapabilitiesRequest\x1a .prum.v1.GetCapabilitiesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCAPABILITIESRESPONSE']._serialized_start=128
   _globals['_GETCAPABILITIESRESPONSE']._serialized_end=393
   _globals['_CATEGORYGRANT']._serialized_start=396
-  _globals['_CATEGORYGRANT']._serialized_end=609
-  _globals['_CAPABILITIESSERVICE']._serialized_start=611
-  _globals['_CAPABILITIESSERVICE']._serialized_end=718
+  _globals['_CATEGORYGRANT']._serialized_end=660
+  _globals['_CAPABILITIESSERVICE']._serialized_start=662
+  _globals['_CAPABILITIESSERVICE']._serialized_end=769
 # @@protoc_insertion_point(module_scope)

@@ -34,7 +34,7 @@ class GetCapabilitiesResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_common_pb2.AnswerHeader, _Mapping]] = ..., caller_partner: _Optional[str] = ..., grants: _Optional[_Iterable[_Union[CategoryGrant, _Mapping]]] = ..., dna_loci: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., dna_min_designated_loci: _Optional[int] = ..., dna_min_matching_loci: _Optional[int] = ..., dna_max_mismatches: _Optional[int] = ...) -> None: ...
 
 class CategoryGrant(_message.Message):
-    __slots__ = ("category", "daily_quota", "used_today", "max_queries_per_request", "finger_candidate_limit", "latent_daily_quota", "latent_used_today")
+    __slots__ = ("category", "daily_quota", "used_today", "max_queries_per_request", "finger_candidate_limit", "latent_daily_quota", "latent_used_today", "bulk_daily_quota", "bulk_used_today")
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
     USED_TODAY_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,8 @@ class CategoryGrant(_message.Message):
     FINGER_CANDIDATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     LATENT_DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
     LATENT_USED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    BULK_DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    BULK_USED_TODAY_FIELD_NUMBER: _ClassVar[int]
     category: _common_pb2.Category
     daily_quota: int
     used_today: int
@@ -49,4 +51,6 @@ class CategoryGrant(_message.Message):
     finger_candidate_limit: int
     latent_daily_quota: int
     latent_used_today: int
-    def __init__(self, category: _Optional[_Union[_common_pb2.Category, str]] = ..., daily_quota: _Optional[int] = ..., used_today: _Optional[int] = ..., max_queries_per_request: _Optional[int] = ..., finger_candidate_limit: _Optional[int] = ..., latent_daily_quota: _Optional[int] = ..., latent_used_today: _Optional[int] = ...) -> None: ...
+    bulk_daily_quota: int
+    bulk_used_today: int
+    def __init__(self, category: _Optional[_Union[_common_pb2.Category, str]] = ..., daily_quota: _Optional[int] = ..., used_today: _Optional[int] = ..., max_queries_per_request: _Optional[int] = ..., finger_candidate_limit: _Optional[int] = ..., latent_daily_quota: _Optional[int] = ..., latent_used_today: _Optional[int] = ..., bulk_daily_quota: _Optional[int] = ..., bulk_used_today: _Optional[int] = ...) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from matcher._proto.prum.v1 import common_pb2 as prum_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11prum/v1/dna.proto\x12\x07prum.v1\x1a\x14prum/v1/common.proto\"^\n\x10SearchDnaRequest\x12&\n\x06header\x18\x01 \x01(\x0b\x32\x16.prum.v1.RequestHeader\x12\"\n\x07queries\x18\x02 \x03(\x0b\x32\x11.prum.v1.DnaQuery\"\xaa\x01\n\x08\x44naQuery\x12\x11\n\treference\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.prum.v1.RecordKind\x12)\n\x04loci\x18\x03 \x03(\x0b\x32\x1b.prum.v1.DnaQuery.LociEntry\x1a=\n\tLociEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1f\n\x05value\x18\x02 \x01(\x0b\x32\x10.prum.v1.Alleles:\x02\x38\x01\"\x19\n\x07\x41lleles\x12\x0e\n\x06values\x18\x01 \x03(\t\"_\n\x11SearchDnaResponse\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x15.prum.v1.AnswerHeader\x12#\n\x07\x61nswers\x18\x02 \x03(\x0b\x32\x12.prum.v1.DnaAnswer\"F\n\tDnaAnswer\x12\r\n\x05query\x18\x01 \x01(\t\x12\x0b\n\x03hit\x18\x02 \x01(\x08\x12\x1d\n\x04hits\x18\x03 \x03(\x0b\x32\x0f.prum.v1.DnaHit\"\x83\x02\n\x06\x44naHit\x12\x11\n\treference\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.prum.v1.RecordKind\x12)\n\x07quality\x18\x03 \x01(\x0e\x32\x18.prum.v1.DnaMatchQuality\x12\x15\n\rmatching_loci\x18\x04 \x01(\x05\x12\x15\n\rcompared_loci\x18\x05 \x01(\x05\x12\x12\n\nmismatches\x18\x06 \x01(\x05\x12\x0b\n\x03rmp\x18\x07 \x01(\x01\x12\x18\n\x10likelihood_ratio\x18\x08 \x01(\x01\x12\x1d\n\x15\x65xpected_adventitious\x18\t \x01(\x01\x12\x10\n\x08rmp_loci\x18\n \x01(\x05*\xb0\x01\n\x0f\x44naMatchQuality\x12!\n\x1d\x44NA_MATCH_QUALITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44NA_MATCH_QUALITY_FULL\x10\x01\x12\x1e\n\x1a\x44NA_MATCH_QUALITY_WILDCARD\x10\x02\x12\"\n\x1e\x44NA_MATCH_QUALITY_MICROVARIANT\x10\x03\x12\x1a\n\x16\x44NA_MATCH_QUALITY_NEAR\x10\x04\x32P\n\nDnaService\x12\x42\n\tSearchDna\x12\x19.prum.v1.SearchDnaRequest\x1a\x1a.prum.v1.SearchDnaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11prum/v1/dna.proto\x12\x07prum.v1\x1a\x14prum/v1/common.proto\"^\n\x10SearchDnaRequest\x12&\n\x06header\x18\x01 \x01(\x0b\x32\x16.prum.v1.RequestHeader\x12\"\n\x07queries\x18\x02 \x03(\x0b\x32\x11.prum.v1.DnaQuery\"\xaa\x01\n\x08\x44naQuery\x12\x11\n\treference\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.prum.v1.RecordKind\x12)\n\x04loci\x18\x03 \x03(\x0b\x32\x1b.prum.v1.DnaQuery.LociEntry\x1a=\n\tLociEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1f\n\x05value\x18\x02 \x01(\x0b\x32\x10.prum.v1.Alleles:\x02\x38\x01\"\x19\n\x07\x41lleles\x12\x0e\n\x06values\x18\x01 \x03(\t\"_\n\x11\x43ompareDnaRequest\x12&\n\x06header\x18\x01 \x01(\x0b\x32\x16.prum.v1.RequestHeader\x12\"\n\x07queries\x18\x02 \x03(\x0b\x32\x11.prum.v1.DnaQuery\"\x9a\x01\n\x12\x43ompareDnaResponse\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x15.prum.v1.AnswerHeader\x12#\n\x07\x61nswers\x18\x02 \x03(\x0b\x32\x12.prum.v1.DnaAnswer\x12\x1b\n\x13\x64\x61ily_profile_quota\x18\x03 \x01(\x03\x12\x1b\n\x13profiles_used_today\x18\x04 \x01(\x03\"_\n\x11SearchDnaResponse\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x15.prum.v1.AnswerHeader\x12#\n\x07\x61nswers\x18\x02 \x03(\x0b\x32\x12.prum.v1.DnaAnswer\"F\n\tDnaAnswer\x12\r\n\x05query\x18\x01 \x01(\t\x12\x0b\n\x03hit\x18\x02 \x01(\x08\x12\x1d\n\x04hits\x18\x03 \x03(\x0b\x32\x0f.prum.v1.DnaHit\"\x83\x02\n\x06\x44naHit\x12\x11\n\treference\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.prum.v1.RecordKind\x12)\n\x07quality\x18\x03 \x01(\x0e\x32\x18.prum.v1.DnaMatchQuality\x12\x15\n\rmatching_loci\x18\x04 \x01(\x05\x12\x15\n\rcompared_loci\x18\x05 \x01(\x05\x12\x12\n\nmismatches\x18\x06 \x01(\x05\x12\x0b\n\x03rmp\x18\x07 \x01(\x01\x12\x18\n\x10likelihood_ratio\x18\x08 \x01(\x01\x12\x1d\n\x15\x65xpected_adventitious\x18\t \x01(\x01\x12\x10\n\x08rmp_loci\x18\n \x01(\x05*\xb0\x01\n\x0f\x44naMatchQuality\x12!\n\x1d\x44NA_MATCH_QUALITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44NA_MATCH_QUALITY_FULL\x10\x01\x12\x1e\n\x1a\x44NA_MATCH_QUALITY_WILDCARD\x10\x02\x12\"\n\x1e\x44NA_MATCH_QUALITY_MICROVARIANT\x10\x03\x12\x1a\n\x16\x44NA_MATCH_QUALITY_NEAR\x10\x04\x32\x9b\x01\n\nDnaService\x12\x42\n\tSearchDna\x12\x19.prum.v1.SearchDnaRequest\x1a\x1a.prum.v1.SearchDnaResponse\x12I\n\nCompareDna\x12\x1a.prum.v1.CompareDnaRequest\x1a\x1b.prum.v1.CompareDnaResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DNAQUERY_LOCIENTRY']._loaded_options = None
   _globals['_DNAQUERY_LOCIENTRY']._serialized_options = b'8\001'
-  _globals['_DNAMATCHQUALITY']._serialized_start=780
-  _globals['_DNAMATCHQUALITY']._serialized_end=956
+  _globals['_DNAMATCHQUALITY']._serialized_start=1034
+  _globals['_DNAMATCHQUALITY']._serialized_end=1210
   _globals['_SEARCHDNAREQUEST']._serialized_start=52
   _globals['_SEARCHDNAREQUEST']._serialized_end=146
   _globals['_DNAQUERY']._serialized_start=149
@@ -44,12 +44,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DNAQUERY_LOCIENTRY']._serialized_end=319
   _globals['_ALLELES']._serialized_start=321
   _globals['_ALLELES']._serialized_end=346
-  _globals['_SEARCHDNARESPONSE']._serialized_start=348
-  _globals['_SEARCHDNARESPONSE']._serialized_end=443
-  _globals['_DNAANSWER']._serialized_start=445
-  _globals['_DNAANSWER']._serialized_end=515
-  _globals['_DNAHIT']._serialized_start=518
-  _globals['_DNAHIT']._serialized_end=777
-  _globals['_DNASERVICE']._serialized_start=958
-  _globals['_DNASERVICE']._serialized_end=1038
+  _globals['_COMPAREDNAREQUEST']._serialized_start=348
+  _globals['_COMPAREDNAREQUEST']._serialized_end=443
+  _globals['_COMPAREDNARESPONSE']._serialized_start=446
+  _globals['_COMPAREDNARESPONSE']._serialized_end=600
+  _globals['_SEARCHDNARESPONSE']._serialized_start=602
+  _globals['_SEARCHDNARESPONSE']._serialized_end=697
+  _globals['_DNAANSWER']._serialized_start=699
+  _globals['_DNAANSWER']._serialized_end=769
+  _globals['_DNAHIT']._serialized_start=772
+  _globals['_DNAHIT']._serialized_end=1031
+  _globals['_DNASERVICE']._serialized_start=1213
+  _globals['_DNASERVICE']._serialized_end=1368
 # @@protoc_insertion_point(module_scope)

@@ -52,6 +52,26 @@ class Alleles(_message.Message):
     values: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class CompareDnaRequest(_message.Message):
+    __slots__ = ("header", "queries")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    header: _common_pb2.RequestHeader
+    queries: _containers.RepeatedCompositeFieldContainer[DnaQuery]
+    def __init__(self, header: _Optional[_Union[_common_pb2.RequestHeader, _Mapping]] = ..., queries: _Optional[_Iterable[_Union[DnaQuery, _Mapping]]] = ...) -> None: ...
+
+class CompareDnaResponse(_message.Message):
+    __slots__ = ("header", "answers", "daily_profile_quota", "profiles_used_today")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    DAILY_PROFILE_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_USED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    header: _common_pb2.AnswerHeader
+    answers: _containers.RepeatedCompositeFieldContainer[DnaAnswer]
+    daily_profile_quota: int
+    profiles_used_today: int
+    def __init__(self, header: _Optional[_Union[_common_pb2.AnswerHeader, _Mapping]] = ..., answers: _Optional[_Iterable[_Union[DnaAnswer, _Mapping]]] = ..., daily_profile_quota: _Optional[int] = ..., profiles_used_today: _Optional[int] = ...) -> None: ...
+
 class SearchDnaResponse(_message.Message):
     __slots__ = ("header", "answers")
     HEADER_FIELD_NUMBER: _ClassVar[int]

@@ -40,6 +40,11 @@ class DnaServiceStub:
                 request_serializer=prum_dot_v1_dot_dna__pb2.SearchDnaRequest.SerializeToString,
                 response_deserializer=prum_dot_v1_dot_dna__pb2.SearchDnaResponse.FromString,
                 _registered_method=True)
+        self.CompareDna = channel.stream_stream(
+                '/prum.v1.DnaService/CompareDna',
+                request_serializer=prum_dot_v1_dot_dna__pb2.CompareDnaRequest.SerializeToString,
+                response_deserializer=prum_dot_v1_dot_dna__pb2.CompareDnaResponse.FromString,
+                _registered_method=True)
 
 
 class DnaServiceServicer:
@@ -56,9 +61,42 @@ class DnaServiceServicer:
         max_queries_per_request exceeded), INVALID_ARGUMENT with google.rpc.BadRequest whose field
         violations name the query and field (e.g. `queries[3].loci.TH01`), DEADLINE_EXCEEDED.
 
-        Room for issue 6: bulk comparison of a whole database against the node's profiles will be
-        its own RPC here (CompareDna, with CompareDnaRequest / CompareDnaResponse); this RPC and
-        its messages stay as they are.
+        Bulk comparison of many profiles is CompareDna, below; this RPC and its messages stay as
+        they are.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompareDna(self, request_iterator, context):
+        """Compares batches of the caller's profiles with the answering node's stored profiles: the
+        Prüm bulk comparison (Decision 2008/615/JHA Art. 4) of all unidentified profiles when a
+        partner connects, and afterwards of the new and changed ones, nightly.
+
+        A bidirectional stream of batches. The caller sends CompareDnaRequest messages, each a
+        batch with a header of its own, and may send the next batch before the answer to the
+        previous one has arrived; the node compares one batch of a stream at a time and sends one
+        CompareDnaResponse per batch, in the order received. Every profile of a batch is answered
+        exactly as SearchDna would answer it as a query: same rules, same DnaAnswer, no hit
+        answered too. The caller ends the stream when it has sent its last batch (half-close);
+        the node ends it once that batch is answered.
+
+        Each batch is one request, checked, counted, compared, answered and logged on its own as
+        a SearchDna request is (one audit entry per batch on both sides, with the batch's keyed
+        hash and hit references). It needs the DNA category granted, carries 1 to
+        max_queries_per_request profiles, and counts its profiles against the caller's daily bulk
+        budget (quota key `dna_bulk`, profiles per UTC day, apart from the single-search DNA
+        quota), taken before the batch is compared. The gRPC deadline covers the whole stream; it
+        is checked before each batch and between pieces of one.
+
+        A refused batch ends the stream with the refusal status: the answers already sent stand,
+        the refused batch and any sent after it are not compared and not counted (send them again
+        later). Refusals: UNAUTHENTICATED, PERMISSION_DENIED (DNA not granted to the caller),
+        RESOURCE_EXHAUSTED with google.rpc.QuotaFailure (daily `dna_bulk` budget, or more profiles
+        in the batch than max_queries_per_request), INVALID_ARGUMENT with google.rpc.BadRequest
+        naming the batch's bad header field (`header.officer_id`) or each bad profile and field
+        (`queries[3].loci.TH01`, the description naming the profile's reference),
+        DEADLINE_EXCEEDED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -71,6 +109,11 @@ def add_DnaServiceServicer_to_server(servicer, server):
                     servicer.SearchDna,
                     request_deserializer=prum_dot_v1_dot_dna__pb2.SearchDnaRequest.FromString,
                     response_serializer=prum_dot_v1_dot_dna__pb2.SearchDnaResponse.SerializeToString,
+            ),
+            'CompareDna': grpc.stream_stream_rpc_method_handler(
+                    servicer.CompareDna,
+                    request_deserializer=prum_dot_v1_dot_dna__pb2.CompareDnaRequest.FromString,
+                    response_serializer=prum_dot_v1_dot_dna__pb2.CompareDnaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -101,6 +144,33 @@ class DnaService:
             '/prum.v1.DnaService/SearchDna',
             prum_dot_v1_dot_dna__pb2.SearchDnaRequest.SerializeToString,
             prum_dot_v1_dot_dna__pb2.SearchDnaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompareDna(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/prum.v1.DnaService/CompareDna',
+            prum_dot_v1_dot_dna__pb2.CompareDnaRequest.SerializeToString,
+            prum_dot_v1_dot_dna__pb2.CompareDnaResponse.FromString,
             options,
             channel_credentials,
             insecure,
