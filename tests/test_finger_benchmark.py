@@ -1,5 +1,6 @@
-"""benchmarks/finger_search.py: its open-set statistics on hand-made searches, and a run at a
-tiny size that prints the contract line and writes the plots."""
+"""benchmarks/finger_search.py and its modules (_finger_openset, _finger_bozorth): the open-set
+statistics on hand-made searches, the bozorth3 template layout, and a run at a tiny size that
+prints the contract line and writes the plots."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "finger_search.py"
+BENCHMARKS = ROOT / "benchmarks"
+SCRIPT = BENCHMARKS / "finger_search.py"
 LAST_LINE = re.compile(r"finger_search gallery=(\d+) rank1=(\d\.\d+) fnir_at_fpir1=(\d\.\d+) "
                        r"ms_per_search=(\d+\.\d+) bozorth3_fnir_at_fpir1=(\d\.\d+|n/a)")
 
@@ -22,18 +24,17 @@ def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def _load_script():
-    name = "finger_search_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
+def _load(name: str):
+    """A benchmark module by file name (benchmarks/ is no package: its modules import each
+    other as top-level modules, as when the script runs)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
 
 
 def test_open_set_definitions():
-    bench = _load_script()
-    outcome = bench.Outcome()
+    openset = _load("_finger_openset")
+    outcome = openset.Outcome()
     ids = np.arange(4)
     # mated, mate (0) first with 0.9; mated, mate (1) second; mated, mate (2) tied first: a miss
     outcome.add(0, ids, np.array([0.9, 0.1, 0.2, 0.3]))
@@ -54,12 +55,12 @@ def test_open_set_definitions():
 
 @pytest.mark.skipif(not _installed("nbis"), reason="nbis-py is not installed")
 def test_nbis_template_layout_and_sorting():
-    bench = _load_script()
-    extractor = bench.load_nbis()            # raises when the wrapper reads another layout
+    bozorth = _load("_finger_bozorth")
+    extractor = bozorth.load_nbis()            # raises when the wrapper reads another layout
     from matcher.finger.model import Finger, Minutia
     minutiae = [Minutia(300 - 10 * i, 100 + (i % 3), 45.0, "bifurcation", 50) for i in range(16)]
     finger = Finger(minutiae=minutiae, width=500, height=500)
-    loaded = extractor.load_iso_19794_2_2005(bench._nbis_template(finger)).get()
+    loaded = extractor.load_iso_19794_2_2005(bozorth._nbis_template(finger)).get()
     assert [m.x() for m in loaded] == sorted(m.x for m in minutiae)
 
 
@@ -77,8 +78,32 @@ def test_tiny_run_prints_the_contract_line(tmp_path):
     assert match, last
     assert int(match[1]) == 300 and 0.0 <= float(match[2]) <= 1.0 and float(match[4]) > 0
     assert (match[5] == "n/a") == (not _installed("nbis"))
+    assert "index 256 bytes per finger" in proc.stdout   # the deployed sq8 index by default
+    assert "latent probes -> exhaustive MCC" in proc.stdout   # latent_shortlist_fraction = 1
     if not _installed("matplotlib"):
         pytest.skip("matplotlib is not installed: plots not checked")
     assert (tmp_path / "finger_det.png").stat().st_size > 1000
-    if "shortlist stage skipped" not in proc.stdout:   # the embedding works
-        assert (tmp_path / "finger_penetration.png").stat().st_size > 1000
+    assert (tmp_path / "finger_penetration.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("kind, code_bytes", [("sq8", 256), ("flat", 1024), ("binary", 32)])
+def test_shortlist_index_finds_an_enrolled_vector_first(kind, code_bytes):
+    shortlist = _load("_finger_index")
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(300, 256)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = shortlist.ShortlistIndex(kind)
+    index.add(vectors[:150])
+    index.add(vectors[150:])
+    assert index.bytes_per_finger() == code_bytes
+    for number in (0, 149, 150, 299):
+        ids = index.search(vectors[number], 7)
+        assert len(ids) == 7 and ids[0] == number
+
+
+def test_balanced_sample_takes_half_mated_probes():
+    openset = _load("_finger_openset")
+    mate = np.array([4, -1, 7, -1, -1, 2, 9, -1])
+    assert openset.balanced_sample(mate, None) == list(range(8))
+    assert openset.balanced_sample(mate, 3) == [0, 1, 2]
+    assert openset.balanced_sample(mate, 4) == [0, 1, 2, 3]
