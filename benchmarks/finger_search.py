@@ -16,7 +16,7 @@ fresh impression of a gallery master), half not (masters never enrolled).
   for exhaustive MCC and for the shortlist + MCC, plain and latent probes.  Above 100,000
   fingers exhaustive MCC runs on a few probes only (timing);
 - milliseconds per search, wall clock, probe minutiae to ranked candidate list, and per
-  stage (embedding, FAISS, probe cylinders, gathering shortlisted cylinders, MCC + ranking);
+  stage (embedding, FAISS, probe cylinders, grouping the shortlist, MCC in place + ranking);
 - the shortlist (``--index``; default ``sq8``, ``matcher.finger.shortlist.EmbeddingIndex``
   as home.finger uses it, ``flat`` and ``binary`` for comparison): index bytes per finger,
   the share of mates kept at penetration rates 0.1-10 % (all mates, and the mates exhaustive
@@ -109,13 +109,29 @@ class Gallery:
         return np.concatenate([mcc.similarity_one_to_many(probe, chunk) for chunk in self.chunks])
 
     def gather(self, ids: np.ndarray) -> tuple[mcc.PackedCylinders, np.ndarray]:
-        """The cylinders of gallery fingers ``ids`` as one packed array, and the ids in the
-        packed order (grouped by chunk)."""
-        chunk_of = ids // CHUNK_FINGERS
-        groups = [ids[chunk_of == number] for number in np.unique(chunk_of)] or [ids[:0]]
-        pieces = [gather(self.chunks[int(group[0]) // CHUNK_FINGERS if len(group) else 0],
-                         group % CHUNK_FINGERS) for group in groups]
+        """A copy of the cylinders of fingers ``ids`` packed together, and the ids in the
+        packed order (for the bozorth3 subset, built once)."""
+        groups = self.group(ids) or [ids[:0]]
+        pieces = [gather(self.chunks[int(g[0]) // CHUNK_FINGERS if len(g) else 0],
+                         g % CHUNK_FINGERS) for g in groups]
         return concat(pieces), np.concatenate(groups)
+
+    def group(self, ids: np.ndarray) -> list[np.ndarray]:
+        """Gallery fingers ``ids`` grouped by the chunk that holds them."""
+        chunk_of = ids // CHUNK_FINGERS
+        return [ids[chunk_of == number] for number in np.unique(chunk_of)]
+
+    def score_groups(self, probe: mcc.Cylinders, groups: list[np.ndarray]):
+        """(ids, MCC scores) of the probe against the grouped fingers, scored where their
+        cylinders lie (``mcc.similarity_subset``, as home.finger does): nothing copied."""
+        if not groups:
+            return np.zeros(0, np.int64), np.zeros(0)
+        if probe.count == 0:
+            ids = np.concatenate(groups)
+            return ids, np.zeros(len(ids))
+        scores = [mcc.similarity_subset(probe, self.chunks[int(g[0]) // CHUNK_FINGERS],
+                                        g % CHUNK_FINGERS) for g in groups]
+        return np.concatenate(groups), np.concatenate(scores)
 
 
 def build_gallery(count: int, seed: int, keep_masters: set, keep_fingers: set,
@@ -237,8 +253,8 @@ def search_shortlist(gallery: Gallery, probes: Probes, index: ShortlistIndex, sh
                      outcome: Outcome, mate_positions: list) -> np.ndarray:
     """The shortlist search per probe (timed), and where each mate sits in the embedding's
     ranking (untimed, one search as wide as the widest penetration rate).  Returns the
-    milliseconds per probe of its stages: embedding, FAISS, probe cylinders, gathering the
-    shortlisted cylinders, MCC + ranking."""
+    milliseconds per probe of its stages: embedding, FAISS, probe cylinders, grouping the
+    shortlist by gallery chunk, MCC (in place) + ranking."""
     widest = max(1, math.ceil(max(PENETRATION_RATES) * gallery.count))
     stages = []
     for number, finger in enumerate(probes.fingers):
@@ -250,9 +266,9 @@ def search_shortlist(gallery: Gallery, probes: Probes, index: ShortlistIndex, sh
         clock.append(time.perf_counter())
         cylinders = mcc.make_cylinders(arrays)
         clock.append(time.perf_counter())
-        packed, order = gallery.gather(ids)
+        groups = gallery.group(ids)
         clock.append(time.perf_counter())
-        scores = _scores(cylinders, packed)
+        order, scores = gallery.score_groups(cylinders, groups)
         _answer(order, scores)
         clock.append(time.perf_counter())
         mate = int(probes.mate[number])
@@ -284,7 +300,7 @@ def run_shortlist(gallery: Gallery, probes: dict, index: ShortlistIndex, penetra
         outcomes[(f"shortlist {shortlist:,} + MCC", kind)] = outcome
         embed_ms, faiss_ms, cylinder_ms, gather_ms, score_ms = stages.mean(axis=0)
         breakdown[kind] = (f"{kind} {outcome.mean_ms():.1f} = embedding {embed_ms:.1f} + FAISS "
-                           f"{faiss_ms:.1f} + probe cylinders {cylinder_ms:.1f} + gathering "
+                           f"{faiss_ms:.1f} + probe cylinders {cylinder_ms:.1f} + grouping "
                            f"{gather_ms:.1f} + MCC and ranking {score_ms:.1f}")
         for label, rows in (("mates exhaustive MCC ranks first",
                              [p for i, p in positions if mate_ranks_first.get((kind, i))]),

@@ -228,3 +228,20 @@ def test_latent_probes_search_every_finger_by_default(home, masters):
         h.finger.gallery._score = spy
         h.finger.search([query])
     assert seen["scored"] == 2 * MASTERS             # latent_shortlist_fraction = 1.0
+
+
+def test_a_shortlist_is_scored_in_place_as_if_gathered(masters):
+    """``similarity_subset`` reads the shortlisted templates where they lie; it must score
+    exactly what packing copies of them would."""
+    from matcher.finger import mcc
+    from matcher.finger._gallery_segment import gather
+    rng = np.random.default_rng(2)
+    gallery = mcc.pack_cylinders([mcc.make_cylinders(impression(m, rng, mode="rolled").arrays())
+                                  for m in masters[:60]])
+    probe = mcc.make_cylinders(impression(masters[7], rng, mode="plain").arrays())
+    for chosen in ([7], [59, 3, 7, 7, 0], list(range(60))[::-1], []):
+        chosen = np.array(chosen, np.int64)
+        in_place = mcc.similarity_subset(probe, gallery, chosen)
+        copied = mcc.similarity_one_to_many(probe, gather(gallery, chosen)) if len(chosen) \
+            else np.zeros(0)
+        assert np.array_equal(in_place, copied)

@@ -54,7 +54,7 @@ N_MATCH_SETTINGS = 17
 _SCORE_MANY_SIGNATURE = (
     "void(uint64[:, ::1], uint64[:, ::1], float32[::1], float32[::1], float32[::1],"
     " int32[::1], uint64[:, ::1], uint64[:, ::1], float32[::1], float32[::1], float32[::1],"
-    " int32[::1], int64[::1], float64[::1], boolean, "
+    " int32[::1], int64[::1], int64[::1], float64[::1], boolean, "
     + signature_types() + ", float64[:, ::1], float64[::1])")
 _SCORERS = {}
 
@@ -89,14 +89,15 @@ def _make_scorer(words, spatial, nd, planes, stride):
 
     @njit(_SCORE_MANY_SIGNATURE, nogil=True, cache=_CACHE, error_model="numpy")
     def score_many(p_bits, p_valid, p_x, p_y, p_theta, p_minutia,
-                   g_bits, g_valid, g_x, g_y, g_theta, g_minutia, g_offsets,
+                   g_bits, g_valid, g_x, g_y, g_theta, g_minutia, g_starts, g_counts,
                    settings, relaxation,
                    lanes, packed, common, lane_theta, lane_index, table, pairs_averaged,
                    runs, similarities, bins, histogram, slot_run, best_values, best_items,
                    geometry, approx, pairs32, rows32, per_pair, probe_row, survivor, masks,
                    staged, rho, entry, entry_value, rank_value, rank, evidence, out):
-        """Score of the probe against each gallery template t (cylinders ``g_offsets[t]``
-        to ``g_offsets[t + 1]``) into ``out[t]``: LSS-R when ``relaxation``, else LSS;
+        """Score of the probe against each gallery template t (the ``g_counts[t]``
+        cylinders from row ``g_starts[t]``; templates may be any rows of the arrays, so a
+        shortlist is scored where it lies) into ``out[t]``: LSS-R when ``relaxation``, else LSS;
         0..1.  Work arrays as ``_mcc_workspace`` lays them out.  ``evidence`` (maxNP x 4)
         receives, for the last template, the pairs behind the score: probe cylinder,
         gallery cylinder, initial and final similarity (rows past nP are -1)."""
@@ -113,9 +114,9 @@ def _make_scorer(words, spatial, nd, planes, stride):
                 pairs_averaged[smaller] = pair_count(smaller, smaller, settings)
             if relaxation:
                 probe_geometry(p_x, p_y, p_theta, geometry, approx)
-        for template in range(g_offsets.shape[0] - 1):
-            start = g_offsets[template]
-            n_b = g_offsets[template + 1] - start
+        for template in range(g_starts.shape[0]):
+            start = g_starts[template]
+            n_b = g_counts[template]
             out[template] = 0.0
             if n_a == 0 or n_b == 0:
                 continue
@@ -148,7 +149,7 @@ def _make_scorer(words, spatial, nd, planes, stride):
                     evidence[r, 3] = best_values[r]
                 out[template] = total / n_p
 
-    work = list(inspect.signature(score_many.py_func).parameters)[15:15 + len(ARRAYS)]
+    work = list(inspect.signature(score_many.py_func).parameters)[16:16 + len(ARRAYS)]
     if work != [name for name, _, _ in ARRAYS]:
         raise AssertionError(f"score_many's work arguments {work} differ from the workspace's")
     return score_many

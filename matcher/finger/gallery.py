@@ -132,9 +132,10 @@ class FingerGallery:
             packed = segment.packed()
             if packed is None or not len(local):
                 continue
-            if len(local) < len(segment):
-                packed = gather(packed, local)
-            scores.append(mcc.similarity_one_to_many(probe, packed, self.params))
+            if len(local) < len(segment):     # scored in place: no copy of the cylinders
+                scores.append(mcc.similarity_subset(probe, packed, local, self.params))
+            else:
+                scores.append(mcc.similarity_one_to_many(probe, packed, self.params))
             entries.append(local + offset)
         if not entries:
             return np.zeros(0, np.int64), np.zeros(0)

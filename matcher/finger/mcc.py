@@ -56,7 +56,7 @@ from matcher.finger._mcc_workspace import Workspace
 __all__ = [
     "DECISION_THRESHOLD", "DEFAULT_PARAMETERS", "MCC8", "MCC16", "REFERENCE_DPI", "Cylinders",
     "MccParameters", "PackedCylinders", "explain", "make_cylinders", "pack_cylinders",
-    "similarity", "similarity_lss", "similarity_one_to_many",
+    "similarity", "similarity_lss", "similarity_one_to_many", "similarity_subset",
 ]
 
 #: LSS-R score (DEFAULT_PARAMETERS) at or above which two templates count as the same
@@ -117,21 +117,35 @@ def _check(what: str, ns: int, nd: int, params: MccParameters) -> None:
                          f"NS={params.ns} ND={params.nd}: build both with the same MccParameters")
 
 
+def similarity_subset(probe: Cylinders, gallery: PackedCylinders, templates: np.ndarray,
+                      params: MccParameters = DEFAULT_PARAMETERS) -> np.ndarray:
+    """LSS-R scores of the probe against gallery templates ``templates`` (indices, in that
+    order), read where they lie in the packed arrays: no copy of a shortlist's cylinders."""
+    templates = np.asarray(templates, np.int64)
+    starts = np.ascontiguousarray(gallery.offsets[templates], np.int64)
+    counts = np.ascontiguousarray(gallery.offsets[templates + 1] - starts, np.int64)
+    return _score(probe, gallery, params, True, starts=starts, counts=counts)
+
+
 def _score(probe: Cylinders, gallery: PackedCylinders, params: MccParameters, relaxation: bool,
-           evidence: np.ndarray | None = None) -> np.ndarray:
+           evidence: np.ndarray | None = None, *, starts: np.ndarray | None = None,
+           counts: np.ndarray | None = None) -> np.ndarray:
     _check("probe cylinders", probe.ns, probe.nd, params)
     _check("gallery cylinders", gallery.ns, gallery.nd, params)
     _check_order("probe cylinders", probe.theta, np.array([0, probe.count]))
-    largest = int(np.max(np.diff(gallery.offsets))) if len(gallery) else 0
+    if starts is None:
+        offsets = np.asarray(gallery.offsets, np.int64)
+        starts, counts = offsets[:-1].copy(), np.diff(offsets)
+    largest = int(np.max(counts)) if len(counts) else 0
     stride = _mcc_lanes.lane_stride(probe.count)
     work = _WORKSPACE.buffers(probe.count, largest, params.words, params.spatial_words,
                               params.planes, params.max_np, stride)
     if evidence is None:
         evidence = np.empty((params.max_np, 4))
-    out = np.empty(len(gallery))
+    out = np.empty(len(starts))
     kernel = _mcc_kernels.scorer(params.words, params.spatial_words, params.nd, params.planes,
                                  stride)
     kernel(probe.bits, probe.valid, probe.x, probe.y, probe.theta, probe.minutia,
            gallery.bits, gallery.valid, gallery.x, gallery.y, gallery.theta, gallery.minutia,
-           gallery.offsets, params._match_settings(), relaxation, *work, evidence, out)
+           starts, counts, params._match_settings(), relaxation, *work, evidence, out)
     return out
