@@ -27,7 +27,6 @@ the first ``--probes`` of them (fresh impressions).  Prints
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
