@@ -54,7 +54,10 @@ class _SearchService:
         finally:
             ticket.done()
 
-    async def _answer(self, exchange: Exchange, request, context, ticket):
+    async def _admit(self, exchange: Exchange, request, context):
+        """The checks every search request passes before its quota: who calls, how many
+        queries, whether each is well formed, whether the deadline still allows work.
+        Returns (grant, queries as dicts, deadline)."""
         grant = exchange.identify(self.category)
         exchange.queries = len(request.queries)
         exchange.query_messages = request.queries
@@ -63,6 +66,10 @@ class _SearchService:
         deadline = caller_deadline(context)
         if deadline is not None and time.monotonic() >= deadline:
             raise DeadlinePassed()
+        return grant, queries, deadline
+
+    async def _answer(self, exchange: Exchange, request, context, ticket):
+        grant, queries, deadline = await self._admit(exchange, request, context)
         counts: dict[str, int] = {}
         for query in queries:
             key = self.desk.quota_key(query)
@@ -143,14 +150,7 @@ class DnaServicer(_SearchService, dna_pb2_grpc.DnaServiceServicer):
 
     async def _compare(self, exchange: Exchange, request, context, ticket):
         """One bulk batch: SearchDna's checks, the ``dna_bulk`` quota, ``DnaDesk.compare``."""
-        grant = exchange.identify(self.category)
-        exchange.queries = len(request.queries)
-        exchange.query_messages = request.queries
-        policy.check_count(grant, self.category, exchange.queries)
-        queries = await self._validated(request)
-        deadline = caller_deadline(context)
-        if deadline is not None and time.monotonic() >= deadline:
-            raise DeadlinePassed()
+        grant, queries, deadline = await self._admit(exchange, request, context)
         budget = await self.node.in_ledger(self.node.quotas.take_one, grant, BULK_QUOTA_KEY,
                                            len(queries))
         answers = await self.desk.compare(queries, deadline, ticket)
