@@ -178,10 +178,12 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     counters = bulk.counters
     print(f"bulk join: {seconds:.2f} s (key index build {t_build:.2f} s), {len(hits):,} hits, "
-          f"{counters.key_candidates:,} key candidates verified, "
+          f"{counters.key_candidates:,} key candidates verified "
+          f"({counters.short_candidates:,} from short groups, "
+          f"{int(bulk.rows.low.sum()):,} low-coverage rows in B), "
           f"{counters.scanned_pairs:,} rows filtered by the residual scan "
           f"({counters.scanned_pairs / (n * m):.4f} of all pairs), "
-          f"{len(bulk.seg_start)} coverage segments")
+          f"{len(bulk.segments.seg_start)} coverage segments")
 
     found_pairs = {(q, r) for q, r, *_ in hits}
     planted_rows = np.flatnonzero(is_planted)

@@ -12,7 +12,9 @@ way, built from the allele ids that occur at the locus (the index's dictionary),
 pair shares a key.  Groups may overlap: a pair is *guaranteed* when no set of
 ``max_mismatches`` loci meets every group both are keyable on (then some group is free of
 mismatches and they share a key).  ``guaranteed_table`` answers that for every subset of
-groups.  Pairs that are not guaranteed go to the brute-force scan (``_bulk_index``).
+groups.  Pairs that are not guaranteed go to the brute-force scan (``_bulk_segments``);
+pairs involving a low-coverage profile are also probed with the short groups
+(``_bulk_groups.SHORT_GROUPS``), a second family whose guarantee counts only for them.
 
 A query allele has at most three compatible ids (code - 1, code, code + 1); a group whose
 expansion would exceed ``EXPANSION_CAP`` keys is treated as not keyable for that query, which
@@ -25,25 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.dna import _bulk_kernel
+from matcher.dna._bulk_groups import DEFAULT_GROUPS, SHORT_GROUPS
+from matcher.dna._bulk_guarantee import guaranteed_subsets, without_masks
+from matcher.dna._bulk_hash import stored_hashes
 
-#: Default key groups, chosen by measurement on synthetic national databases
-#: (benchmarks/dna_bulk.py).  The first three cover ESS-7, which every kit types, so that
-#: removing any one locus leaves a group intact (one mismatch never hides a pair typed only
-#: with SGM Plus against ESS-12); the others use the loci kits add on top.  Four-locus
-#: groups keep random key collisions near 1e-5 per pair and group.
-DEFAULT_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("D21S11", "FGA", "D18S51", "vWA"),
-    ("D3S1358", "D8S1179", "TH01", "D21S11"),
-    ("FGA", "D18S51", "D3S1358", "D8S1179"),
-    ("vWA", "TH01", "D16S539", "D19S433"),
-    ("D2S1338", "D16S539", "D19S433", "D3S1358"),
-    ("D1S1656", "D12S391", "D2S441", "D10S1248"),
-    ("D22S1045", "D1S1656", "D12S391", "TH01"),
-    ("D2S441", "D10S1248", "D22S1045", "SE33"),
-    ("CSF1PO", "TPOX", "D5S818", "D7S820"),
-    ("D13S317", "CSF1PO", "TPOX", "Penta D"),
-)
 #: Most query keys one group may expand into (product over its loci of compatible
 #: genotypes); beyond it the group counts as not keyable for that query.
 EXPANSION_CAP = 32
@@ -52,8 +39,12 @@ EXPANSION_CAP = 32
 #: to the brute-force scan), so a query expands only into common ids.  Off-ladder
 #: microvariants (~1 in 5,000 alleles) are what this keeps out of every query's expansion.
 RARE_ALLELE_SHARE = 0.002
-#: Groups are subsets in a uint64 mask and a table over all subsets: keep it small.
-MAX_GROUPS = 16
+#: Groups of one family are bits of an int64 mask (both families together, in the scan).
+MAX_GROUPS = 63
+#: A family whose guarantee is tabulated over all its subsets (``guaranteed_table``).
+MAX_TABLE_GROUPS = 16
+
+__all__ = ["DEFAULT_GROUPS", "SHORT_GROUPS", "KeyFamily", "StoredKeys", "common_ids"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +78,23 @@ class KeyFamily:
 
     def guaranteed_table(self, max_mismatches: int) -> np.ndarray:
         """uint8 per subset of groups: 1 when no ``max_mismatches`` loci meet all of them."""
+        if len(self.names) > MAX_TABLE_GROUPS:
+            raise ValueError(f"a guarantee table covers at most {MAX_TABLE_GROUPS} groups")
         table = np.zeros(1 << len(self.names), np.uint8)
-        _bulk_kernel.guaranteed_subsets(self.locus_bits, max_mismatches, table)
+        guaranteed_subsets(self.locus_bits, without_masks(self.locus_bits), max_mismatches,
+                           table)
         return table
+
+    def __add__(self, other: "KeyFamily") -> "KeyFamily":
+        """Both families' groups, ``self``'s first (bit g + len(self.names) for other's g)."""
+        if len(self.names) + len(other.names) > MAX_GROUPS:
+            raise ValueError(f"at most {MAX_GROUPS} key groups in all")
+        width = max(self.cols.shape[1], other.cols.shape[1])
+        pad = lambda c: np.pad(c, ((0, 0), (0, width - c.shape[1])), constant_values=-1)
+        return KeyFamily(self.names + other.names,
+                         np.ascontiguousarray(np.vstack([pad(self.cols), pad(other.cols)])),
+                         np.concatenate([self.sizes, other.sizes]),
+                         np.concatenate([self.locus_bits, other.locus_bits]))
 
 
 @dataclass
@@ -114,14 +119,14 @@ class StoredKeys:
         hashes = np.zeros((n_groups, n), np.uint64)
         keyable = np.zeros((n_groups, n), np.uint8)
         if n:
-            _bulk_kernel.stored_hashes(index.alleles, eligible.astype(np.uint8), n, family.cols,
+            stored_hashes(index.alleles, eligible.astype(np.uint8), n, family.cols,
                                        family.sizes, common, hashes, keyable)
         row_masks = np.zeros(n, np.int64)
         parts_hash, parts_row, directories, dir_start, dir_bits = [], [], [], [], []
         entries = dir_len = 0
         for g in range(n_groups):
             rows = np.flatnonzero(keyable[g])
-            row_masks[rows] |= 1 << g
+            row_masks[rows] |= np.int64(1) << np.int64(g)
             group_hash = hashes[g, rows]
             order = np.argsort(group_hash, kind="stable")
             group_hash, rows = group_hash[order], rows[order]
