@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-finger bench-service bench-bulk clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "prum-matcher needs Python 3.11 or newer")'
@@ -24,6 +24,17 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/dna_search.py --profiles 2000000 --queries 1000
 	$(BIN)/python benchmarks/vehicle_lookup.py --records 10000000
+
+# Long runs (tens of minutes at full size); each prints its contract line last.
+bench-finger: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/finger_search.py --gallery 100000
+
+bench-service: $(STAMP)
+	$(BIN)/python benchmarks/service_load.py --profiles 1000000
+
+bench-bulk: $(STAMP)
+	$(BIN)/python benchmarks/dna_bulk.py --n 1000000 --m 1000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
