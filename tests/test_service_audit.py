@@ -373,3 +373,22 @@ def test_for_home_uses_the_home_store_and_key(tmp_path):
     with pytest.raises(AuditError, match="cannot create"):
         AuditLog(store, tmp_path / "no" / "such" / KEY_FILE)
     store.close()
+
+
+def test_sync_interval_decides_when_entries_reach_the_disk(home):
+    path, store = home
+    with AuditLog(store, path / KEY_FILE, sync_seconds=0) as every:
+        assert every._db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
+        every.append(_entry(1))
+    with AuditLog(store, path / KEY_FILE) as interval:
+        assert interval.sync_seconds == 1.0
+        assert interval._db.execute("PRAGMA synchronous").fetchone()[0] == 1   # NORMAL
+        interval._synced = synced = time.monotonic() + 600    # just synced, whatever the load
+        interval.append(_entry(2))
+        assert interval._synced == synced          # committed, not yet due for a sync
+        interval._synced = time.monotonic() - interval.sync_seconds   # a second ago
+        interval.append(_entry(3))
+        assert interval._synced > synced - 600     # the commit synced the log
+        assert interval.verify().ok and interval.verify().entries == 3
+    with pytest.raises(ValueError, match="sync interval"):
+        AuditLog(store, path / KEY_FILE, sync_seconds=-1)

@@ -42,7 +42,8 @@ class Node:
                                            thread_name_prefix="prum-search")
         self.ledger = ThreadPoolExecutor(LEDGER_THREADS, thread_name_prefix="prum-ledger")
         self.audit = AuditLog(home.store, Path(home.path) / KEY_FILE,
-                              retention_days=settings.audit_retention_days)
+                              retention_days=settings.audit_retention_days,
+                              sync_seconds=settings.audit_sync_seconds)
         self.quotas = QuotaGate(Quotas(home.store))
         #: Calls being handled: ``close`` lets them finish their audit entries first.
         self.active: set[asyncio.Task] = set()

@@ -12,6 +12,7 @@ partner may ask of it (the *policy*) and which partners it asks (the *partners*)
     executor_threads = 2            # threads that run searches (kernels release the GIL)
     grace_seconds = 10              # SIGTERM: calls in flight get this long to finish
     audit_retention_days = 730      # Prüm Art. 30: logs are deleted after two years
+    audit_sync_seconds = 1.0        # entries reach the disk within this; 0 = before each answer
     timeout_seconds = 10            # `matcher query`: deadline of each partner call
     compare_timeout_seconds = 3600  # `matcher query --nightly`: deadline of each CompareDna stream
 
@@ -42,7 +43,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcher.service.audit import DEFAULT_RETENTION_DAYS
+from matcher.service.audit import DEFAULT_RETENTION_DAYS, DEFAULT_SYNC_SECONDS
 
 #: The three data categories of the Prüm exchange, as named in configs and quotas.
 CATEGORIES = ("dna", "finger", "vehicle")
@@ -143,6 +144,7 @@ class NodeSettings:
     executor_threads: int = DEFAULT_EXECUTOR_THREADS
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    audit_sync_seconds: float = DEFAULT_SYNC_SECONDS
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     compare_timeout_seconds: float = DEFAULT_COMPARE_TIMEOUT_SECONDS
     policy: dict[str, PartnerPolicy] = field(default_factory=dict)
@@ -242,7 +244,7 @@ def _parse(path: Path, data: dict) -> NodeSettings:
     root = _Table(data, "", ("node", "tls", "policy", "partners"))
     node = _Table(root.get("node", dict, required=True), "node", (
         "partner", "home", "listen", "reflection", "max_message_bytes", "executor_threads",
-        "grace_seconds", "audit_retention_days", "timeout_seconds",
+        "grace_seconds", "audit_retention_days", "audit_sync_seconds", "timeout_seconds",
         "compare_timeout_seconds"))
     base = path.parent
     partner = _partner_code(node.get("partner", str, required=True), "node.partner")
@@ -264,6 +266,8 @@ def _parse(path: Path, data: dict) -> NodeSettings:
         grace_seconds=node.number("grace_seconds", DEFAULT_GRACE_SECONDS, 0, 3600, float),
         audit_retention_days=node.number("audit_retention_days", DEFAULT_AUDIT_RETENTION_DAYS,
                                          1, 36_500),
+        audit_sync_seconds=node.number("audit_sync_seconds", DEFAULT_SYNC_SECONDS, 0, 60,
+                                       float),
         timeout_seconds=node.number("timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 0.001, 86_400,
                                     float),
         compare_timeout_seconds=node.number("compare_timeout_seconds",
