@@ -138,7 +138,8 @@ def _describe(category: str, result, queries: list[dict]) -> str:
             return sum(any(h["reference"] == truth[r]["of"] for h in answers[r].get("hits", []))
                        for r in planted if r in answers), len(planted)
         text += (" (" + ", ".join(f"{q} {n}" for q, n in sorted(qualities.items())) + ")"
-                 "; planted: profiles {}/{}, degraded stains {}/{}, relatives {}/{}".format(
+                 "; planted found: profiles {}/{}, degraded stains {}/{}, relatives {}/{} "
+                 "(none expected)".format(
                      *found(DNA_EXPECTED), *found(("dropout",)),
                      *found(("parent_child", "sibling"))))
     elif category == "finger":

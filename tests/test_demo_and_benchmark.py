@@ -30,6 +30,7 @@ def test_network_demo_small(tmp_path):
     for line in lines:      # every re-submitted or mistyped profile comes back
         found, planted = map(int, re.search(r"profiles (\d+)/(\d+)", line).groups())
         assert planted > 0 and found == planted, line
+        assert re.search(r"relatives 0/\d+ \(none expected\)", line), line
     for line in (l for l in out.splitlines() if l.startswith("  finger ")):
         first, mated = map(int, re.search(r"ranked first (\d+)/(\d+)", line).groups())
         assert mated > 0 and first == mated, line
