@@ -240,3 +240,28 @@ def test_serve_refuses_a_busy_address_and_a_missing_home(plaintext_node, capsys)
     cli_service.add_serve_arguments(parser)
     assert cli_service.run_serve(parser.parse_args([str(config), "--insecure-dev"])) == 2
     assert "gone" in capsys.readouterr().err
+
+
+def test_matcher_query_in_the_contract_shape_logs_who_and_why(cluster, tmp_path, capsys,
+                                                               monkeypatch):
+    """`matcher query CONFIG.toml vehicle QUERIES.jsonl --partner DE` (the architecture's
+    shape, no --officer/--purpose): the officer and purpose come from the environment, or
+    the login name and 'not stated' with a warning -- never an empty audit field."""
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"reference": "V-9", "vin": _vin(cluster, "DE")}) + "\n")
+    monkeypatch.setenv(cli_service.OFFICER_ENV, "NL-officer-7")
+    monkeypatch.setenv(cli_service.PURPOSE_ENV, "case 2026/815")
+    assert _run_query([str(cluster.config), "vehicle", str(queries), "--partner", "DE"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[0])["hits"] and captured.err == ""
+    monkeypatch.delenv(cli_service.OFFICER_ENV)
+    monkeypatch.delenv(cli_service.PURPOSE_ENV)
+    assert _run_query([str(cluster.config), "vehicle", str(queries), "--partner", "DE"]) == 0
+    warnings = [json.loads(line)["warning"] for line in capsys.readouterr().err.splitlines()]
+    assert any("--officer" in w for w in warnings) and any("not stated" in w for w in warnings)
+    with matcher.open_home(cluster.root / "nl-home", create=False) as home:
+        from matcher.service.audit import AuditLog
+        with AuditLog.for_home(home) as log:
+            mine = [e for e in log.entries() if e["direction"] == "outbound"][-2:]
+    assert [e["officer"] for e in mine][0] == "NL-officer-7"
+    assert [e["purpose"] for e in mine] == ["case 2026/815", cli_service.PURPOSE_NOT_STATED]

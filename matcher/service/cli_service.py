@@ -22,6 +22,30 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+#: Where `matcher query` finds the officer and the purpose when the flags are not given (a
+#: contact point's shell or scheduler sets them once).  Every partner logs both.
+OFFICER_ENV, PURPOSE_ENV = "PRUM_OFFICER", "PRUM_PURPOSE"
+#: What the partners' audit logs say when nobody stated a purpose: the gap stays visible.
+PURPOSE_NOT_STATED = "not stated"
+
+
+def _caller(args: argparse.Namespace) -> None:
+    """Fill ``args.officer`` and ``args.purpose`` from the environment, else from the login
+    name and PURPOSE_NOT_STATED, warning on stderr that the log will say so."""
+    import getpass
+    import os
+    if not args.officer:
+        args.officer = os.environ.get(OFFICER_ENV, "").strip()
+    if not args.officer:
+        args.officer = getpass.getuser()
+        _emit({"warning": f"no --officer or ${OFFICER_ENV}: partners will log the login "
+                          f"name {args.officer!r}"}, sys.stderr)
+    if not args.purpose:
+        args.purpose = os.environ.get(PURPOSE_ENV, "").strip()
+    if not args.purpose:
+        args.purpose = PURPOSE_NOT_STATED
+        _emit({"warning": f"no --purpose or ${PURPOSE_ENV}: partners will log the purpose "
+                          f"as {PURPOSE_NOT_STATED!r}"}, sys.stderr)
 
 
 def _emit(obj: dict, stream=None) -> None:
@@ -87,10 +111,12 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partner", action="append", metavar="CODE",
                         help="ask only this partner (repeatable; default: every partner in "
                              "[partners])")
-    parser.add_argument("--officer", required=True, metavar="ID",
-                        help="the official who runs the search (logged by every partner)")
-    parser.add_argument("--purpose", required=True, metavar="TEXT",
-                        help="why the search is made (logged by every partner)")
+    parser.add_argument("--officer", default=None, metavar="ID",
+                        help="the official who runs the search (logged by every partner; "
+                             f"default: ${OFFICER_ENV}, else the login name, with a warning)")
+    parser.add_argument("--purpose", default=None, metavar="TEXT",
+                        help="why the search is made (logged by every partner; default: "
+                             f"${PURPOSE_ENV}, else '{PURPOSE_NOT_STATED}', with a warning)")
     parser.add_argument("--case", default="", metavar="REF", help="case or file number")
     parser.add_argument("--ordering-officer", default="", metavar="ID",
                         help="the official who ordered the search, if another")
@@ -146,6 +172,7 @@ def run_query(args: argparse.Namespace) -> int:
     problem = _form_problem(args)
     if problem:
         return _fail(problem)
+    _caller(args)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
