@@ -7,7 +7,6 @@ what the store committed after it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,14 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from matcher.config import DnaSettings
+from matcher.dna._answers import attach_hits, open_answers, pair_figures
+from matcher.dna._familial_search import attach_familial
+from matcher.dna._intake import profile_batches
+from matcher.dna._profile_codes import profile_codes, stored_profile
+from matcher.dna._replay import kind_codes, replay
+from matcher.dna._summary import summary
 from matcher.dna.explain import explain
 from matcher.dna.formats import RawRecord
-from matcher.dna.index import KIND_CODES, Comparisons, DnaIndex, presence_order
-from matcher.dna.kernels import QUALITY_NAMES
-from matcher.dna.kinship import KinshipSearch, candidate_fields, strongest_non_hits
-from matcher.dna.profile import Normaliser, Profile, ProfileRejected
-from matcher.dna.statistics import MatchStatistics, hit_figures
-from matcher.store import DeleteReport, Store, StoredRecord
+from matcher.dna.index import Comparisons, DnaIndex, presence_order
+from matcher.dna.kinship import KinshipSearch
+from matcher.dna.profile import Normaliser, Profile
+from matcher.dna.statistics import MatchStatistics
+from matcher.store import DeleteReport, Store
 
 CATEGORY = "dna"
 SNAPSHOT_FILE = "dna-index.npz"
@@ -68,42 +72,15 @@ class DnaDatabase:
             index, generation = DnaIndex(self.table), 0
         else:
             index, generation = loaded
-        replayed = self._replay(index, generation)
+        replayed = replay(self.store, CATEGORY, index, generation, self.normaliser, self._column)
         if replayed > SNAPSHOT_AFTER_CHANGES:
             index.save(self._snapshot_path, self.store.generation())
         return index, self.store.generation()
 
-    def _replay(self, index: DnaIndex, generation: int) -> int:
-        """Bring ``index`` from ``generation`` to the store's current state."""
-        index.remove_rowids(self.store.removed_rowids(CATEGORY, after_generation=generation))
-        count = 0
-        batch: list[StoredRecord] = []
-        for record in self.store.records(CATEGORY, after_generation=generation):
-            batch.append(record)
-            if len(batch) >= ADD_BATCH * 4:
-                count += self._index_stored(index, batch)
-                batch = []
-        count += self._index_stored(index, batch)
-        return count
-
-    def _index_stored(self, index: DnaIndex, records: list[StoredRecord]) -> int:
-        if not records:
-            return 0
-        codes = np.zeros((len(records), len(self._column), 2), np.int16)
-        for i, record in enumerate(records):
-            profile = self.normaliser.normalise(
-                {"reference": record.reference, "kind": record.kind, "loci": json.loads(record.body)},
-                stored=True,
-            )
-            self._fill_codes(codes[i], profile)
-        index.add(np.array([r.rowid for r in records], np.int64),
-                  np.array([KIND_CODES[r.kind] for r in records], np.uint8), codes)
-        return len(records)
-
-    def _fill_codes(self, target: np.ndarray, profile: Profile) -> None:
-        column = self._column
-        for name, pair in profile.loci.items():
-            target[column[name]] = pair
+    def _replay_since_known(self) -> None:
+        """Replay everything the store committed after our last known generation."""
+        self._changes_since_snapshot += replay(self.store, CATEGORY, self.index, self.generation,
+                                               self.normaliser, self._column)
 
     def _catch_up(self, written: int) -> bool:
         """After our write committed as generation ``written``: if another process committed
@@ -111,14 +88,14 @@ class DnaDatabase:
         return True; otherwise return False and let the caller apply its own write."""
         if written == self.generation + 1:
             return False
-        self._changes_since_snapshot += self._replay(self.index, self.generation)
+        self._replay_since_known()
         return True
 
     def refresh(self) -> None:
         """Catch up with writes another process committed to the store."""
         current = self.store.generation()
         if current != self.generation:
-            self._changes_since_snapshot += self._replay(self.index, self.generation)
+            self._replay_since_known()
             self.generation = current
 
     # ------------------------------------------------------------------ writing
@@ -133,22 +110,8 @@ class DnaDatabase:
         """``add`` for records read from a file, keeping their line numbers in rejections."""
         self.refresh()
         report = AddReport(generation=self.generation)
-        batch: list[Profile] = []
-        for raw in raws:
-            if raw.error is not None:
-                report.rejected.append({"line": raw.line, "reference": raw.reference,
-                                        "reasons": [raw.error]})
-                continue
-            try:
-                batch.append(self.normaliser.normalise(raw.data))
-            except ProfileRejected as exc:
-                report.rejected.append({"line": raw.line, "reference": exc.reference,
-                                        "reasons": exc.reasons})
-                continue
-            if len(batch) >= batch_size:
-                self._commit(batch, report, progress)
-                batch = []
-        self._commit(batch, report, progress)
+        for batch in profile_batches(raws, self.normaliser, batch_size, report.rejected):
+            self._commit(batch, report, progress)
         self._maybe_snapshot()
         return report
 
@@ -156,9 +119,7 @@ class DnaDatabase:
         if not profiles:
             return
         latest = list({p.reference: p for p in profiles}.values())  # last version wins
-        codes = np.zeros((len(latest), len(self._column), 2), np.int16)
-        for i, profile in enumerate(latest):
-            self._fill_codes(codes[i], profile)
+        codes = profile_codes(latest, self._column)
         order = presence_order(codes)
         latest = [latest[i] for i in order]
         upserts = [
@@ -169,7 +130,7 @@ class DnaDatabase:
         if not self._catch_up(result.generation):
             self.index.remove_rowids(result.replaced)
             self.index.add(np.array(result.inserted, np.int64),
-                           np.array([KIND_CODES[p.kind] for p in latest], np.uint8), codes[order])
+                           kind_codes(p.kind for p in latest), codes[order])
         self.generation = report.generation = result.generation
         report.added += len(latest) - len(result.replaced)
         report.replaced += len(result.replaced) + (len(profiles) - len(latest))
@@ -220,79 +181,20 @@ class DnaDatabase:
         """``search`` for records read from a file.  ``finder`` (codes -> Comparisons) replaces
         the index scan, e.g. by ``matcher.dna.bulk``'s key index; it must find the same hits."""
         self.refresh()
-        answers: list[dict] = []
-        valid: list[tuple[int, Profile]] = []
-        for raw in raws:
-            if raw.error is not None:
-                answers.append({"query": raw.reference, "error": raw.error, "line": raw.line})
-                continue
-            try:
-                profile = self.normaliser.normalise(raw.data, query=True)
-            except ProfileRejected as exc:
-                answers.append({"query": exc.reference, "error": "; ".join(exc.reasons),
-                                "line": raw.line})
-                continue
-            valid.append((len(answers), profile))
-            answers.append({"query": profile.reference, "hits": []})
-            if familial:
-                answers[-1]["familial"] = []
-        if valid:
-            self._search_profiles(valid, answers, familial, finder)
-        return answers
-
-    def _search_profiles(self, valid: list[tuple[int, Profile]], answers: list[dict],
-                         familial: bool = False, finder=None) -> None:
-        codes = np.zeros((len(valid), len(self._column), 2), np.int16)
-        for i, (_, profile) in enumerate(valid):
-            self._fill_codes(codes[i], profile)
+        answers, searched = open_answers(raws, self.normaliser, familial)
+        if not searched:
+            return answers
+        codes = profile_codes([profile for _, profile in searched], self._column)
         if finder is None:
             found = self.index.search(codes, self.settings.min_matching_loci,
                                       self.settings.max_mismatches)
         else:
             found = finder(codes)
         if familial:
-            self._familial(valid, codes, found, answers)
-        if len(found.row) == 0:
-            return
-        rowids = self.index.rowids[found.row]
-        names = self.store.references(rowids.tolist())
-        rmp, rmp_loci = self.statistics.random_match_probability(
-            codes[found.query], self.index.row_codes(found.row))
-        searched = self.index.live  # every kind is compared; see matcher.dna.statistics
-        per_query: dict[int, list] = {}
-        for q, rowid, mm, matching, compared, quality, probability, loci in zip(
-                found.query.tolist(), rowids.tolist(), found.mismatches.tolist(),
-                found.matching_loci.tolist(), found.compared_loci.tolist(), found.quality.tolist(),
-                rmp.tolist(), rmp_loci.tolist()):
-            reference, kind = names[rowid]
-            if reference == valid[q][1].reference:
-                continue  # spec 5: a query is never compared with itself
-            per_query.setdefault(q, []).append(
-                (quality, -matching, reference, kind, mm, compared, probability, loci))
-        for q, hits in per_query.items():
-            hits.sort()
-            answers[valid[q][0]]["hits"] = [
-                {"reference": ref, "kind": kind, "quality": QUALITY_NAMES[quality],
-                 "matching_loci": -neg, "compared_loci": compared, "mismatches": mm,
-                 **hit_figures(probability, loci, searched)}
-                for quality, neg, ref, kind, mm, compared, probability, loci in hits
-            ]
-
-    def _familial(self, valid: list[tuple[int, Profile]], codes: np.ndarray, found,
-                  answers: list[dict]) -> None:
-        """Fill each answer's ``"familial"`` list: kinship candidates that are not hits."""
-        cap = self.settings.familial_max_candidates
-        results = self.kinship.scan(self.index, codes, self.settings.familial_threshold)
-        # one more than the cap: at most one candidate is the query itself, dropped below
-        per_query = strongest_non_hits(results, found.query, found.row, cap + 1)
-        rowids = self.index.rowids[results.row]
-        names = self.store.references([int(rowids[i]) for kept in per_query.values() for i in kept])
-        for q, kept in per_query.items():
-            listed = answers[valid[q][0]]["familial"]
-            for i in kept:
-                reference, kind = names[int(rowids[i])]
-                if reference != valid[q][1].reference and len(listed) < cap:
-                    listed.append({"reference": reference, "kind": kind, **candidate_fields(results, i)})
+            attach_familial(answers, searched, codes, found, self.kinship, self.index,
+                            self.store, self.settings)
+        attach_hits(answers, searched, codes, found, self.index, self.store, self.statistics)
+        return answers
 
     def explain(self, query: dict, reference: str) -> dict:
         """The locus-by-locus evidence for comparing ``query`` with the stored record
@@ -303,37 +205,16 @@ class DnaDatabase:
         record = self.store.get(CATEGORY, reference)
         if record is None:
             raise KeyError(reference)
-        stored = self.normaliser.normalise(
-            {"reference": record.reference, "kind": record.kind, "loci": json.loads(record.body)},
-            stored=True)
+        stored = stored_profile(self.normaliser, record)
         profile = self.normaliser.normalise(query, query=True)
         result = explain(profile, stored, self.settings.min_matching_loci, self.settings.max_mismatches)
         if result["hit"]:  # the hit's statistics, as its search answer gives them
-            codes = np.zeros((2, len(self._column), 2), np.int16)
-            self._fill_codes(codes[0], profile)
-            self._fill_codes(codes[1], stored)
-            rmp, loci = self.statistics.random_match_probability(codes[:1], codes[1:])
-            result.update(hit_figures(float(rmp[0]), int(loci[0]), self.index.live))
+            codes = profile_codes([profile, stored], self._column)
+            result.update(pair_figures(self.statistics, codes[0], codes[1], self.index.live))
         return result
 
     def stats(self) -> dict:
         """Counts, locus coverage and index memory, for ``matcher dna stats``."""
         self.refresh()
-        counts = self.store.counts(CATEGORY)
-        index = self.index
-        live = index.kinds[: index.n_rows] != 255
-        present = (index.alleles[:, 1, : index.n_rows] != 0) & live
-        coverage = {name: int(n) for name, n in zip(index.columns, present.sum(axis=1)) if n}
-        profiles = counts.get("person", 0) + counts.get("stain", 0)
-        return {
-            "profiles": profiles, "persons": counts.get("person", 0),
-            "stains": counts.get("stain", 0),
-            "mixtures": self.store.count_flags(CATEGORY, FLAG_MIXTURE),
-            "tombstones": counts["tombstones"], "generation": self.generation,
-            "loci": coverage, "index_bytes": index.memory_bytes(),
-            "index_bytes_per_profile": index.bytes_per_profile(),
-            "settings": {"min_designated_loci": self.settings.min_designated_loci,
-                         "min_matching_loci": self.settings.min_matching_loci,
-                         "max_mismatches": self.settings.max_mismatches,
-                         "min_ess7_loci_person": self.settings.min_ess7_loci_person},
-        }
+        return summary(self.store, CATEGORY, FLAG_MIXTURE, self.index, self.settings,
+                       self.generation)
