@@ -15,12 +15,16 @@ because of it); 2 usage or environment error (bad arguments, no home, no key).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+from matcher.service._cli_output import EXIT_OK
+from matcher.service._cli_output import emit as _emit
+from matcher.service._cli_output import fail as _fail
+
+#: Exit 1 here: the audit log was found tampered with (or a purge refused because of it).
+EXIT_REJECTED = 1
 
 CERTS_HELP = "development CA and partner certificates for mutual TLS"
 CERTS_DESCRIPTION = (
@@ -33,15 +37,6 @@ AUDIT_HELP = "verify, export or purge a home's audit log"
 AUDIT_DESCRIPTION = (
     "The audit log keeps one hash-chained entry per partner request (Pruem Art. 30): who, "
     "when, why, what category, how many queries, outcome and hit references, never the data.")
-
-
-def _fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"matcher: {message}", file=sys.stderr)
-    return status
-
-
-def _emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 # ---------------------------------------------------------------------------- certs
