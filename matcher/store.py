@@ -16,6 +16,7 @@ daily quota counters (``quota_usage``).  Their logic lives in ``matcher.service.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -92,6 +93,23 @@ CREATE TABLE IF NOT EXISTS quota_usage (
     PRIMARY KEY (partner, category, day)
 ) WITHOUT ROWID;
 """
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder by path (a folder: so a rename in it survives a power loss).
+    For the index snapshots the categories keep beside the store."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_durably(tmp: Path, path: Path) -> None:
+    """Rename the fully written and fsynced ``tmp`` over ``path`` and make the rename
+    durable: a crash leaves the old file or the new one, never a mix."""
+    os.replace(tmp, path)
+    fsync_path(path.parent)
 
 
 class StoreError(RuntimeError):

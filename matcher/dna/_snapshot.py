@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from matcher.dna.loci import LocusTable
+from matcher.store import replace_durably
 
 def save_snapshot(index, path: Path, generation: int) -> None:
     """Write ``index`` (compacted) tagged with ``generation``: temp file, fsync, rename."""
@@ -27,8 +28,7 @@ def save_snapshot(index, path: Path, generation: int) -> None:
                  n_ids=index.n_ids, hist=index.hist, esc_rows=esc_rows, esc_codes=esc_codes)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    replace_durably(tmp, path)
 
 
 def load_snapshot(cls, path: Path, table: LocusTable):
@@ -61,11 +61,3 @@ def load_snapshot(cls, path: Path, table: LocusTable):
         used = index.codes[col, 1:index.n_ids[col]]
         index.lut[col, used] = np.arange(1, len(used) + 1)
     return index, generation
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,7 +20,6 @@ gallery is rebuilt from the store.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 from matcher.finger import mcc
 from matcher.finger._gallery_segment import Segment
 from matcher.finger.shortlist import EmbeddingIndex
+from matcher.store import fsync_path, replace_durably
 
 POINTER_FILE = "finger-index.json"
 FOLDER_PREFIX = "finger-index-"
@@ -36,14 +36,6 @@ INDEX_FILE = "embeddings.faiss"
 FORMAT = 1
 _ENTRY_ARRAYS = ("rowid", "position", "kind")
 _CYLINDER_ARRAYS = ("bits", "valid", "x", "y", "theta", "minutia")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save(home: Path, generation: int, fingerprint: str, rowid: np.ndarray,
@@ -61,17 +53,16 @@ def save(home: Path, generation: int, fingerprint: str, rowid: np.ndarray,
         arrays.update({name: getattr(packed, name) for name in _CYLINDER_ARRAYS})
     for name, array in arrays.items():
         np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
-        _fsync(folder / f"{name}.npy")
+        fsync_path(folder / f"{name}.npy")
     index.write(folder / INDEX_FILE)
-    _fsync(folder / INDEX_FILE)
-    _fsync(folder)
+    fsync_path(folder / INDEX_FILE)
+    fsync_path(folder)
     pointer = {"format": FORMAT, "generation": int(generation), "folder": folder.name,
                "fingers": int(len(rowid)), "parameters": fingerprint}
     tmp = home / (POINTER_FILE + ".tmp")
     tmp.write_text(json.dumps(pointer) + "\n")
-    _fsync(tmp)
-    os.replace(tmp, home / POINTER_FILE)
-    _fsync(home)
+    fsync_path(tmp)
+    replace_durably(tmp, home / POINTER_FILE)
     for old in home.glob(f"{FOLDER_PREFIX}*"):
         if old.is_dir() and old.name != folder.name:
             shutil.rmtree(old, ignore_errors=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.store import replace_durably
 from matcher.vehicle._keys import LAYOUT
 from matcher.vehicle._table import _LOW32, _TOMBSTONE
 
@@ -27,12 +28,7 @@ def save_snapshot(index, path: Path, generation: int, row_arrays) -> None:
                  entries=np.int64(index.entries), **rows)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    replace_durably(tmp, path)
 
 
 def load_snapshot(cls, path: Path, row_arrays, min_slots: int):
