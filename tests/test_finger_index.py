@@ -245,3 +245,18 @@ def test_a_shortlist_is_scored_in_place_as_if_gathered(masters):
         copied = mcc.similarity_one_to_many(probe, gather(gallery, chosen)) if len(chosen) \
             else np.zeros(0)
         assert np.array_equal(in_place, copied)
+
+
+def test_a_small_change_is_replayed_rather_than_rewriting_the_snapshot(tmp_path, masters):
+    path = tmp_path / "home"
+    rng = np.random.default_rng(13)
+    with matcher.open_home(path) as h:
+        h.finger.add(_record(f"R-{i:03d}", masters, i, rng) for i in range(30))
+    first = json.loads((path / _gallery_snapshot.POINTER_FILE).read_text())
+    with matcher.open_home(path) as h:                      # one record more: no rewrite
+        h.finger.add([_record("R-100", masters, 100, rng)])
+    assert json.loads((path / _gallery_snapshot.POINTER_FILE).read_text()) == first
+    with matcher.open_home(path) as h:                      # replayed on open
+        assert len(h.finger.gallery.frozen) == 60 and len(h.finger.gallery.growing) == 2
+        answer = h.finger.search([_probe(masters, 100, rng)])[0]
+    assert answer["candidates"][0]["reference"] == "R-100"

@@ -30,6 +30,10 @@ ADD_BATCH = 2_000
 #: Write a fresh gallery snapshot once this many fingers changed since the last one, so
 #: opening a home replays at most about this many (describing a finger costs ~0.1 ms).
 SNAPSHOT_AFTER_FINGERS = 50_000
+#: ``close`` rewrites the snapshot only when at least this many fingers changed since it (or
+#: there is none): a snapshot holds every finger's cylinders (~6 KB each, gigabytes at a
+#: million), while replaying this many on the next open costs about a second.
+SNAPSHOT_ON_CLOSE_FINGERS = 1_000
 
 
 @dataclass(slots=True)
@@ -47,7 +51,8 @@ class FingerDatabase:
     Opening loads the gallery snapshot beside the store (``_gallery_snapshot``; memory-mapped)
     and replays only the writes committed after it; every write goes to the store first,
     then to the gallery.  A new snapshot is written after ``SNAPSHOT_AFTER_FINGERS`` changed
-    fingers and on ``close``."""
+    fingers, and on ``close`` when there is none yet or ``SNAPSHOT_ON_CLOSE_FINGERS``
+    changed."""
 
     def __init__(self, store: Store, settings: FingerSettings, home: Path | None = None):
         self.store = store
@@ -223,5 +228,6 @@ class FingerDatabase:
                 "generation": self.generation}
 
     def close(self) -> None:
-        if self._changed:
+        unsnapshotted = len(self.gallery.frozen) == 0 and len(self.gallery.growing) > 0
+        if self._changed >= SNAPSHOT_ON_CLOSE_FINGERS or (self._changed and unsnapshotted):
             self.snapshot()
