@@ -16,7 +16,7 @@ nobody can forge a hash, so ``verify`` detects any edit, insertion, deletion or 
 rows.  Limits: whoever holds the key can rewrite history, and replacing the whole database
 (or rows *and* marks) with an older copy of itself is only caught against a head hash kept
 elsewhere (``verify`` prints it).  Appends use group commit; ``append`` returns once its own
-entry is on disk.
+entry is committed, and on disk within ``sync_seconds`` (see ``AuditLog``).
 
     log = AuditLog.for_home(home)               # or AuditLog(store, home / "audit.key")
     digest = log.digest(request_bytes)
@@ -153,7 +153,8 @@ class AuditLog:
 
     # ------------------------------------------------------------------ append
     def append(self, entry: AuditEntry) -> int:
-        """Append one entry; returns its sequence number once it is on disk.  ValueError for
+        """Append one entry; returns its sequence number once it is committed (on disk then,
+        or within ``sync_seconds``; see the class docstring).  ValueError for
         a malformed entry (nothing written), AuditError/StoreError when the log cannot be
         written: the caller must then not answer."""
         # ValueError here, before queueing: one bad entry never fails its batch.
