@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 #: Spec (dna-matching.md 4) and the other categories: references are 1–64 printable
@@ -83,3 +83,29 @@ def read_jsonl(stream: io.BufferedIOBase) -> Iterator[RawRecord]:
         yield parse_json_line(raw, number)
     if not seen:
         yield RawRecord(0, error="file is empty: no records")
+
+
+def valid_batches(raws: Iterable[RawRecord], normalise: Callable[[object], object],
+                  rejected_error: type[Exception], batch_size: int,
+                  rejected: list[dict]) -> Iterator[list]:
+    """The valid records of ``raws``, normalised, in source order, in batches of
+    ``batch_size`` (the last one may be shorter or empty).  Every other record is appended to
+    ``rejected`` as ``{"line", "reference", "reasons"}`` when it is met: the line in the
+    source, the reference when it could be read and every reason (``rejected_error`` carries
+    ``reference`` and ``reasons``), never the record's data."""
+    batch: list = []
+    for raw in raws:
+        if raw.error is not None:
+            rejected.append({"line": raw.line, "reference": raw.reference,
+                             "reasons": [raw.error]})
+            continue
+        try:
+            batch.append(normalise(raw.data))
+        except rejected_error as exc:
+            rejected.append({"line": raw.line, "reference": exc.reference,
+                             "reasons": exc.reasons})
+            continue
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    yield batch

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from matcher.dna.formats import RawRecord
 from matcher.dna.profile import Normaliser, Profile, ProfileRejected
+from matcher.records import valid_batches
 
 
 def profile_batches(raws: Iterable[RawRecord], normaliser: Normaliser, batch_size: int,
@@ -18,19 +19,4 @@ def profile_batches(raws: Iterable[RawRecord], normaliser: Normaliser, batch_siz
     """The valid records of ``raws`` as profiles, in source order, in batches of
     ``batch_size`` (the last one may be shorter or empty); rejections are appended to
     ``rejected`` as they are met."""
-    batch: list[Profile] = []
-    for raw in raws:
-        if raw.error is not None:
-            rejected.append({"line": raw.line, "reference": raw.reference,
-                             "reasons": [raw.error]})
-            continue
-        try:
-            batch.append(normaliser.normalise(raw.data))
-        except ProfileRejected as exc:
-            rejected.append({"line": raw.line, "reference": exc.reference,
-                             "reasons": exc.reasons})
-            continue
-        if len(batch) >= batch_size:
-            yield batch
-            batch = []
-    yield batch
+    return valid_batches(raws, normaliser.normalise, ProfileRejected, batch_size, rejected)

@@ -22,7 +22,7 @@ from matcher.finger import mcc
 from matcher.finger.gallery import FingerGallery
 from matcher.finger.records import FingerRecordRejected, normalise_record
 from matcher.finger.templates import finger_to_json
-from matcher.records import RawRecord
+from matcher.records import RawRecord, valid_batches
 from matcher.store import DeleteReport, Store
 
 CATEGORY = "finger"
@@ -104,22 +104,9 @@ class FingerDatabase:
         """Validate and store records; a record whose reference exists replaces it."""
         self.refresh()
         report = AddReport(generation=self.generation)
-        batch = []
-        for raw in raws:
-            if raw.error is not None:
-                report.rejected.append({"line": raw.line, "reference": raw.reference,
-                                        "reasons": [raw.error]})
-                continue
-            try:
-                batch.append(normalise_record(raw.data))
-            except FingerRecordRejected as exc:
-                report.rejected.append({"line": raw.line, "reference": exc.reference,
-                                        "reasons": exc.reasons})
-                continue
-            if len(batch) >= ADD_BATCH:
-                self._commit(batch, report, progress)
-                batch = []
-        self._commit(batch, report, progress)
+        for batch in valid_batches(raws, normalise_record, FingerRecordRejected, ADD_BATCH,
+                                   report.rejected):
+            self._commit(batch, report, progress)
         self._maybe_snapshot()
         return report
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.records import RawRecord
+from matcher.records import RawRecord, valid_batches
 from matcher.store import DeleteReport, Store, StoredRecord
 from matcher.vehicle._answers import fill_hits, read_queries
 from matcher.vehicle._records import (
@@ -134,22 +134,9 @@ class VehicleDatabase:
         Searches from other threads go on between batches: the lock is held per commit."""
         self.refresh()
         report = AddReport(generation=self.generation)
-        batch: list[Registration] = []
-        for raw in raws:
-            if raw.error is not None:
-                report.rejected.append({"line": raw.line, "reference": raw.reference,
-                                        "reasons": [raw.error]})
-                continue
-            try:
-                batch.append(normalise_record(raw.data))
-            except RecordRejected as exc:
-                report.rejected.append({"line": raw.line, "reference": exc.reference,
-                                        "reasons": exc.reasons})
-                continue
-            if len(batch) >= batch_size:
-                self._commit(batch, report, progress)
-                batch = []
-        self._commit(batch, report, progress)
+        for batch in valid_batches(raws, normalise_record, RecordRejected, batch_size,
+                                   report.rejected):
+            self._commit(batch, report, progress)
         with self._lock:
             self._maybe_snapshot()
         return report
